@@ -1,0 +1,614 @@
+//! Ingest stage: export files → typed rows → one lake transaction.
+//!
+//! Input: files or folders of exports (CSV, XLSX, JSON Lines, Parquet). Each file's
+//! table is recognised from its header ([`header`]), every cell parsed by the contract
+//! type of its column ([`parse`]). Rows that break the contract are quarantined with
+//! file, line, column, raw value and reason; a file whose content hash the lake already
+//! has is skipped; a key seen again replaces the earlier row (corrected re-exports).
+//! Invariant, per file: rows read = rows stored + rows quarantined.
+
+pub mod contract;
+pub mod header;
+pub mod parse;
+pub mod read;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, PolarsContext, Result};
+use crate::lake::manifest::SourceRecord;
+use crate::lake::write::{self, CommitRequest, TableBatch};
+use crate::lake::{self, Lake};
+use contract::{ColType, Table, TABLES};
+use header::HeaderMapping;
+use parse::Value;
+use read::{Format, ReadOptions, TextEncoding};
+
+/// What the user asked the ingest to do.
+pub struct IngestOptions {
+    pub inputs: Vec<PathBuf>,
+    pub lake: PathBuf,
+    pub table: Option<&'static Table>,
+    pub mapping: HeaderMapping,
+    pub encoding: TextEncoding,
+    pub sheet: Option<String>,
+    pub tz: Tz,
+    /// Wall-clock time recorded in the manifest for this ingest.
+    pub now: String,
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileStatus {
+    Ingested,
+    /// The lake already holds a file with this content (from that transaction).
+    Unchanged {
+        txn: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    pub status: FileStatus,
+    pub record: SourceRecord,
+}
+
+#[derive(Debug)]
+pub struct IngestReport {
+    pub txn: Option<u64>,
+    pub files: Vec<FileOutcome>,
+    pub recovered: Option<String>,
+}
+
+/// Quarantine reason categories (the `reason` column); `detail` says the specifics.
+pub mod reason {
+    pub const REQUIRED_EMPTY: &str = "required value empty";
+    pub const UNPARSEABLE: &str = "unparseable value";
+    pub const UNKNOWN_ACTIVITY: &str = "unknown activity";
+    pub const UNKNOWN_DEPARTMENT: &str = "unknown department";
+    pub const DUPLICATE_KEY: &str = "duplicate key";
+    pub const MALFORMED_ROW: &str = "malformed row";
+}
+
+/// Columns of the quarantine files.
+pub const QUARANTINE_COLUMNS: &[&str] = &[
+    "table",
+    "source_file",
+    "source_sha256",
+    "line",
+    "column",
+    "raw_value",
+    "reason",
+    "detail",
+    "record",
+];
+
+struct QuarantineRow {
+    table: String,
+    source_file: String,
+    source_sha256: String,
+    line: u64,
+    column: String,
+    raw_value: String,
+    reason: &'static str,
+    detail: String,
+    record: String,
+}
+
+/// Column values of one table being collected from several files.
+enum Builder {
+    Str(Vec<Option<String>>),
+    I64(Vec<Option<i64>>),
+    Ts(Vec<Option<i64>>),
+    Date(Vec<Option<i32>>),
+    Money(Vec<Option<i128>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl Builder {
+    fn new(ty: ColType) -> Builder {
+        match ty {
+            ColType::Str | ColType::Department | ColType::Activity | ColType::Code(_) => {
+                Builder::Str(Vec::new())
+            }
+            ColType::Timestamp => Builder::Ts(Vec::new()),
+            ColType::Date => Builder::Date(Vec::new()),
+            ColType::Money => Builder::Money(Vec::new()),
+            ColType::Int | ColType::Score => Builder::I64(Vec::new()),
+            ColType::Bool => Builder::Bool(Vec::new()),
+        }
+    }
+
+    fn push(&mut self, v: Value) {
+        match (self, v) {
+            (Builder::Str(b), Value::Str(s)) => b.push(Some(s)),
+            (Builder::I64(b), Value::Int(i)) => b.push(Some(i)),
+            (Builder::Ts(b), Value::Timestamp(t)) => b.push(Some(t)),
+            (Builder::Date(b), Value::Date(d)) => b.push(Some(d)),
+            (Builder::Money(b), Value::Money(m)) => b.push(Some(m)),
+            (Builder::Bool(b), Value::Bool(x)) => b.push(Some(x)),
+            (Builder::Str(b), Value::Null) => b.push(None),
+            (Builder::I64(b), Value::Null) | (Builder::Ts(b), Value::Null) => b.push(None),
+            (Builder::Date(b), Value::Null) => b.push(None),
+            (Builder::Money(b), Value::Null) => b.push(None),
+            (Builder::Bool(b), Value::Null) => b.push(None),
+            (_, v) => unreachable!("parse_value returns the builder's type, got {v:?}"),
+        }
+    }
+
+    fn finish(self, name: &str) -> Result<Series> {
+        let name: PlSmallStr = name.into();
+        Ok(match self {
+            Builder::Str(v) => Series::new(name, v),
+            Builder::I64(v) => Series::new(name, v),
+            Builder::Bool(v) => Series::new(name, v),
+            Builder::Ts(v) => Int64Chunked::from_iter_options(name, v.into_iter())
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series(),
+            Builder::Date(v) => Int32Chunked::from_iter_options(name, v.into_iter())
+                .into_date()
+                .into_series(),
+            Builder::Money(v) => Int128Chunked::from_iter_options(name.clone(), v.into_iter())
+                .into_decimal(18, 2)
+                .context(|| format!("column {name}: amount out of Decimal(18,2) range"))?
+                .into_series(),
+        })
+    }
+}
+
+/// The key text of a parsed value, matching [`write::key_strings`] on the stored column.
+fn key_part(v: &Value) -> String {
+    match v {
+        Value::Null => "\u{0}".into(),
+        Value::Str(s) => s.clone(),
+        Value::Int(i) | Value::Timestamp(i) => i.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::Money(m) => m.to_string(),
+        Value::Bool(b) => b.to_string(),
+    }
+}
+
+/// Rows of one table collected in this ingest.
+struct Acc {
+    table: &'static Table,
+    builders: Vec<Builder>,
+    origin: Vec<usize>,
+    live: Vec<bool>,
+    replaced_in_batch: Vec<bool>,
+    key_index: HashMap<String, usize>,
+    order_ids: Vec<Option<String>>,
+}
+
+impl Acc {
+    fn new(table: &'static Table) -> Acc {
+        Acc {
+            table,
+            builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            origin: Vec::new(),
+            live: Vec::new(),
+            replaced_in_batch: Vec::new(),
+            key_index: HashMap::new(),
+            order_ids: Vec::new(),
+        }
+    }
+
+    fn into_batch(self) -> Result<TableBatch> {
+        let t = self.table;
+        let height = self.live.len();
+        let cols = self
+            .builders
+            .into_iter()
+            .zip(t.columns)
+            .map(|(b, c)| b.finish(c.name).map(Column::from))
+            .collect::<Result<Vec<_>>>()?;
+        let df = DataFrame::new(height, cols).context(|| format!("building {}", t.name))?;
+        let mask: BooleanChunked = self.live.iter().map(|l| Some(*l)).collect();
+        let df = df
+            .filter(&mask)
+            .context(|| format!("building {}", t.name))?;
+        Ok(TableBatch {
+            table: t,
+            df,
+            origin: keep_live(self.origin, &self.live),
+            replaced_in_batch: keep_live(self.replaced_in_batch, &self.live),
+        })
+    }
+}
+
+fn keep_live<T>(v: Vec<T>, live: &[bool]) -> Vec<T> {
+    v.into_iter()
+        .zip(live)
+        .filter(|(_, l)| **l)
+        .map(|(x, _)| x)
+        .collect()
+}
+
+/// Applies contract defaults ("default active", "default CNY", "default false") so
+/// queries need not repeat them.
+fn default_for(table: &str, column: &str) -> Option<Value> {
+    match (table, column) {
+        ("orders", "status") => Some(Value::Str("active".into())),
+        ("orders", "currency") => Some(Value::Str("CNY".into())),
+        ("orders", "needs_production") => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
+/// Expands folders into their export files (recursively, sorted by path).
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .at(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .at(dir)?;
+        entries.sort();
+        for p in entries {
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(['.', '_']));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if Format::of(&p).is_some() {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for i in inputs {
+        if i.is_dir() {
+            walk(i, &mut out)?;
+        } else if !i.exists() {
+            return Err(Error::Io {
+                path: i.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            });
+        } else {
+            out.push(i.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the ingest stage.
+pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
+    let files = expand_inputs(&opts.inputs)?;
+    let mut lake = Lake::open(&opts.lake, opts.tz, true)?;
+    let read_opts = ReadOptions {
+        encoding: opts.encoding,
+        sheet: opts.sheet.as_deref(),
+    };
+    let mut accs: BTreeMap<&'static str, Acc> = BTreeMap::new();
+    let mut quarantine: Vec<QuarantineRow> = Vec::new();
+    let mut sources: Vec<SourceRecord> = Vec::new();
+    let mut outcomes: Vec<FileOutcome> = Vec::new();
+    let mut columns_present: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut seen_hashes: HashMap<String, usize> = HashMap::new();
+
+    for path in &files {
+        let bytes = std::fs::read(path).at(path)?;
+        let sha = sha256_hex(&bytes);
+        let shown = path.display().to_string();
+        if let Some(prev) = lake.manifest.source_with_hash(&sha) {
+            let mut record = prev.clone();
+            record.path = shown;
+            outcomes.push(FileOutcome {
+                status: FileStatus::Unchanged { txn: prev.txn },
+                record,
+            });
+            continue;
+        }
+        if let Some(&i) = seen_hashes.get(&sha) {
+            // The same content twice in one run: the first copy is the one stored.
+            let mut record = sources[i].clone();
+            record.path = shown;
+            outcomes.push(FileOutcome {
+                status: FileStatus::Unchanged {
+                    txn: lake.manifest.next_txn,
+                },
+                record,
+            });
+            continue;
+        }
+        drop(bytes);
+        let sheet = read::read_file(path, &read_opts)?;
+        let binding = header::bind(path, &sheet.headers, opts.table, &opts.mapping)?;
+        let t = binding.table;
+        let src_idx = sources.len();
+        seen_hashes.insert(sha.clone(), src_idx);
+        let mut rec = SourceRecord {
+            path: shown.clone(),
+            sha256: sha.clone(),
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            table: t.name.to_string(),
+            format: format!("{:?}", sheet.format).to_lowercase(),
+            detail: sheet.detail.clone(),
+            rows_read: sheet.rows.len() as u64,
+            rows_stored: 0,
+            rows_quarantined: 0,
+            rows_replaced: 0,
+            unknown_order_refs: 0,
+            absent_columns: binding.absent.iter().map(|s| s.to_string()).collect(),
+            ignored_headers: binding.ignored.clone(),
+            txn: 0,
+            ingested_at: opts.now.clone(),
+        };
+        columns_present
+            .entry(t.name.to_string())
+            .or_default()
+            .extend(
+                t.columns
+                    .iter()
+                    .filter(|c| !binding.absent.contains(&c.name))
+                    .map(|c| c.name.to_string()),
+            );
+        // Contract column index → input field index.
+        let mut field_of: Vec<Option<usize>> = vec![None; t.columns.len()];
+        for (f, c) in binding.field_column.iter().enumerate() {
+            if let Some(c) = c {
+                field_of[*c] = Some(f);
+            }
+        }
+        let key_cols: Vec<usize> = t
+            .key
+            .iter()
+            .map(|k| t.column_index(k).expect("key in table"))
+            .collect();
+        let order_col = t.column_index("order_id");
+        let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
+        let mut file_keys: HashMap<String, u64> = HashMap::new();
+        let pos = sheet.format.position_word();
+        for row in &sheet.rows {
+            let record_json = || {
+                let m: serde_json::Map<String, serde_json::Value> = sheet
+                    .headers
+                    .iter()
+                    .zip(
+                        row.cells
+                            .iter()
+                            .map(String::as_str)
+                            .chain(std::iter::repeat("")),
+                    )
+                    .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
+                    .collect();
+                serde_json::Value::Object(m).to_string()
+            };
+            let mut bad = |column: &str, raw: &str, reason: &'static str, detail: String| {
+                quarantine.push(QuarantineRow {
+                    table: t.name.to_string(),
+                    source_file: shown.clone(),
+                    source_sha256: sha.clone(),
+                    line: row.line,
+                    column: column.to_string(),
+                    raw_value: raw.to_string(),
+                    reason,
+                    detail: format!("{pos} {}: {detail}", row.line),
+                    record: record_json(),
+                });
+                rec.rows_quarantined += 1;
+            };
+            if let Some((col, why)) = &row.problem {
+                bad(col, "", reason::MALFORMED_ROW, why.clone());
+                continue;
+            }
+            let mut values = Vec::with_capacity(t.columns.len());
+            let mut failed = false;
+            for (ci, c) in t.columns.iter().enumerate() {
+                let raw = field_of[ci]
+                    .and_then(|f| row.cells.get(f))
+                    .map_or("", String::as_str);
+                let header = field_of[ci].map_or(c.name, |f| sheet.headers[f].as_str());
+                match parse::parse_value(raw, c.ty, lake.tz) {
+                    Ok(Value::Null) if c.required => {
+                        bad(
+                            header,
+                            raw,
+                            reason::REQUIRED_EMPTY,
+                            format!("{} is required", c.name),
+                        );
+                        failed = true;
+                        break;
+                    }
+                    Ok(Value::Null) => {
+                        values.push(default_for(t.name, c.name).unwrap_or(Value::Null))
+                    }
+                    Ok(v) => values.push(v),
+                    Err(why) => {
+                        let r = match c.ty {
+                            ColType::Activity => reason::UNKNOWN_ACTIVITY,
+                            ColType::Department => reason::UNKNOWN_DEPARTMENT,
+                            _ => reason::UNPARSEABLE,
+                        };
+                        bad(header, raw, r, format!("{}: {why}", c.name));
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            let key = key_cols
+                .iter()
+                .map(|&k| key_part(&values[k]))
+                .collect::<Vec<_>>()
+                .join("\u{1f}");
+            if let Some(first) = file_keys.get(&key) {
+                let kc = t.key.join("+");
+                bad(
+                    &kc,
+                    &key.replace('\u{1f}', "+"),
+                    reason::DUPLICATE_KEY,
+                    format!("same {kc} as {pos} {first} of this file"),
+                );
+                continue;
+            }
+            file_keys.insert(key.clone(), row.line);
+            let replaced = acc.key_index.get(&key).copied();
+            if let Some(prev) = replaced {
+                acc.live[prev] = false;
+                rec.rows_replaced += 1;
+            }
+            acc.key_index.insert(key, acc.live.len());
+            acc.origin.push(src_idx);
+            acc.live.push(true);
+            acc.replaced_in_batch.push(replaced.is_some());
+            acc.order_ids.push(order_col.and_then(|c| match &values[c] {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            }));
+            for (b, v) in acc.builders.iter_mut().zip(values) {
+                b.push(v);
+            }
+            rec.rows_stored += 1;
+        }
+        debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
+        sources.push(rec);
+        outcomes.push(FileOutcome {
+            status: FileStatus::Ingested,
+            record: sources[src_idx].clone(),
+        });
+    }
+
+    if sources.is_empty() {
+        return Ok(IngestReport {
+            txn: None,
+            files: outcomes,
+            recovered: lake.recovered.clone(),
+        });
+    }
+
+    count_unknown_orders(&lake, &accs, &mut sources)?;
+    let batches = accs
+        .into_values()
+        .map(Acc::into_batch)
+        .collect::<Result<Vec<_>>>()?;
+    let quarantine_df = if quarantine.is_empty() {
+        None
+    } else {
+        Some(quarantine_frame(quarantine)?)
+    };
+    let request = CommitRequest {
+        batches,
+        quarantine: quarantine_df,
+        sources,
+        columns_present,
+        skipped_unchanged: outcomes
+            .iter()
+            .filter(|o| o.status != FileStatus::Ingested)
+            .count() as u64,
+        at: opts.now.clone(),
+    };
+    let txn = write::commit(&mut lake, request)?;
+    // Refresh the outcomes with what the commit counted (replacements in the lake).
+    for o in &mut outcomes {
+        if o.status == FileStatus::Ingested {
+            if let Some(s) = lake
+                .manifest
+                .sources
+                .iter()
+                .rev()
+                .find(|s| s.sha256 == o.record.sha256)
+            {
+                o.record = s.clone();
+            }
+        }
+    }
+    Ok(IngestReport {
+        txn: Some(txn),
+        files: outcomes,
+        recovered: lake.recovered.clone(),
+    })
+}
+
+/// Counts, per source, stored rows that name an order neither the lake nor this ingest
+/// has. They are kept: the order may come in a later export.
+fn count_unknown_orders(
+    lake: &Lake,
+    accs: &BTreeMap<&'static str, Acc>,
+    sources: &mut [SourceRecord],
+) -> Result<()> {
+    let orders_t = contract::table("orders").expect("orders table");
+    let mut known: HashSet<String> = HashSet::new();
+    let stored = lake.read_files(
+        orders_t,
+        lake.manifest.table_files("orders"),
+        Some(&["order_id"]),
+    )?;
+    let col = stored
+        .column("order_id")
+        .context(|| "orders.order_id".into())?;
+    for v in col
+        .str()
+        .context(|| "orders.order_id".into())?
+        .iter()
+        .flatten()
+    {
+        known.insert(v.to_string());
+    }
+    if let Some(a) = accs.get("orders") {
+        known.extend(a.order_ids.iter().flatten().cloned());
+    }
+    for (name, a) in accs {
+        if *name == "orders" {
+            continue;
+        }
+        for ((id, origin), live) in a.order_ids.iter().zip(&a.origin).zip(&a.live) {
+            if let (Some(id), true) = (id, live) {
+                if !known.contains(id) {
+                    sources[*origin].unknown_order_refs += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn quarantine_frame(rows: Vec<QuarantineRow>) -> Result<DataFrame> {
+    let n = rows.len();
+    let s = |f: fn(&QuarantineRow) -> String| -> Column {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut cols = vec![
+        s(|r| r.table.clone()),
+        s(|r| r.source_file.clone()),
+        s(|r| r.source_sha256.clone()),
+        Column::new(
+            "".into(),
+            rows.iter().map(|r| r.line as i64).collect::<Vec<_>>(),
+        ),
+        s(|r| r.column.clone()),
+        s(|r| r.raw_value.clone()),
+        s(|r| r.reason.to_string()),
+        s(|r| r.detail.clone()),
+        s(|r| r.record.clone()),
+    ];
+    for (c, name) in cols.iter_mut().zip(QUARANTINE_COLUMNS) {
+        c.rename((*name).into());
+    }
+    DataFrame::new(n, cols).context(|| "building the quarantine".into())
+}
+
+/// All tables of the contract, for callers that iterate them.
+pub fn tables() -> &'static [Table] {
+    TABLES
+}
+
+/// Convenience for tests and status: the lake schema of a named table.
+pub fn lake_schema(name: &str) -> Option<Schema> {
+    contract::table(name).map(lake::schema)
+}

@@ -1,0 +1,400 @@
+//! Value parsing: turns the raw text of one export cell into the typed value the lake
+//! stores, accepting every form the data contract lists (Chinese and slash dates,
+//! offsets, full-width digits, `¥1,234.50`, 是/否, Chinese department names). A value
+//! that does not parse yields a reason that names what was expected, which the ingest
+//! stage writes to the quarantine with the cell's position.
+
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+use super::contract::{ColType, ACTIVITIES, DEPARTMENTS};
+
+/// A parsed cell, in the physical form the lake stores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Str(String),
+    /// Microseconds since 1970-01-01 00:00 of naive local wall-clock time.
+    Timestamp(i64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Hundredths (Decimal(18,2) unscaled).
+    Money(i128),
+    Int(i64),
+    Bool(bool),
+}
+
+/// Folds full-width ASCII forms (０-９, ：, ／, ，, ．, －, full-width space) to ASCII and trims.
+pub fn normalize(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\u{3000}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Parses one cell. Empty text is `Null`; the caller decides whether null is allowed.
+pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value, String> {
+    // Strings keep their own characters (names may contain full-width forms on purpose).
+    if ty == ColType::Str {
+        let t = raw.trim();
+        return Ok(if t.is_empty() {
+            Value::Null
+        } else {
+            Value::Str(t.to_string())
+        });
+    }
+    let s = normalize(raw);
+    if s.is_empty() {
+        return Ok(Value::Null);
+    }
+    match ty {
+        ColType::Str => unreachable!("handled above"),
+        ColType::Timestamp => parse_timestamp(&s, tz).map(Value::Timestamp),
+        ColType::Date => parse_date(&s).map(|d| Value::Date(days_since_epoch(d))),
+        ColType::Money => parse_money(&s).map(Value::Money),
+        ColType::Int => parse_int(&s).map(Value::Int),
+        ColType::Score => match parse_int(&s) {
+            Ok(n @ 1..=5) => Ok(Value::Int(n)),
+            _ => Err(format!("expected a score from 1 to 5, found {s:?}")),
+        },
+        ColType::Bool => parse_bool(&s).map(Value::Bool),
+        ColType::Department => parse_department(&s).map(|d| Value::Str(d.to_string())),
+        ColType::Activity => {
+            let a = s.to_ascii_lowercase();
+            if ACTIVITIES.contains(&a.as_str()) {
+                Ok(Value::Str(a))
+            } else {
+                Err(format!("unknown activity {s:?}"))
+            }
+        }
+        ColType::Code(codes) => {
+            let c = s.to_ascii_lowercase();
+            if codes.contains(&c.as_str()) {
+                Ok(Value::Str(c))
+            } else {
+                Err(format!("expected one of {}, found {s:?}", codes.join("/")))
+            }
+        }
+    }
+}
+
+pub fn days_since_epoch(d: NaiveDate) -> i32 {
+    // The lake's dates are days since the Unix epoch, as Arrow's Date32.
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32
+}
+
+pub fn micros_of(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+/// Inverse of [`micros_of`], for display.
+pub fn naive_of_micros(us: i64) -> Option<NaiveDateTime> {
+    DateTime::from_timestamp_micros(us).map(|d| d.naive_utc())
+}
+
+/// Parses a timestamp into naive local wall-clock microseconds in `tz`.
+pub fn parse_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
+    let expected = || {
+        format!(
+            "expected a timestamp such as 2025-03-05 14:03, 2025/3/5 14:03:07, \
+             2025年3月5日 14:03 or 2025-03-05T14:03:07+08:00, found {s:?}"
+        )
+    };
+    // With an explicit offset: convert the instant to the company zone.
+    if let Some(dt) = parse_with_offset(s) {
+        return Ok(micros_of(dt.with_timezone(&tz).naive_local()));
+    }
+    let (date_part, time_part) = split_date_time(s).ok_or_else(expected)?;
+    let date = parse_date(date_part).map_err(|_| expected())?;
+    let time = parse_time(time_part).ok_or_else(expected)?;
+    let naive = date.and_time(time);
+    // A wall-clock time that does not exist in the zone (a DST gap) is an error, not a guess.
+    match tz.from_local_datetime(&naive) {
+        LocalResult::None => Err(format!(
+            "{s:?} does not exist in time zone {tz} (daylight-saving gap)"
+        )),
+        _ => Ok(micros_of(naive)),
+    }
+}
+
+fn parse_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d);
+    }
+    let s2 = s.replacen(' ', "T", 1);
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(&s2, f) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// Splits `2025-03-05 14:03`, `2025-03-05T14:03:07`, `2025年3月5日 14:03` or
+/// `2025年3月5日14时03分` into the date and the time text.
+fn split_date_time(s: &str) -> Option<(&str, &str)> {
+    if let Some(i) = s.find('日') {
+        let (d, t) = s.split_at(i + '日'.len_utf8());
+        return Some((d, t.trim()));
+    }
+    let i = s.find(['T', ' '])?;
+    Some((&s[..i], s[i + 1..].trim()))
+}
+
+fn parse_time(t: &str) -> Option<NaiveTime> {
+    let t = t
+        .replace(['时', '時', '点', '點'], ":")
+        .replace('分', ":")
+        .replace('秒', "");
+    let t = t.trim_end_matches(':');
+    let mut parts = t.split(':');
+    let h: u32 = parts.next()?.trim().parse().ok()?;
+    let m: u32 = parts.next()?.trim().parse().ok()?;
+    let (sec, micro) = match parts.next() {
+        None => (0, 0),
+        Some(sp) => {
+            let (whole, frac) = sp.split_once('.').unwrap_or((sp, ""));
+            let sec: u32 = whole.trim().parse().ok()?;
+            if frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let micro = if frac.is_empty() {
+                0
+            } else {
+                format!("{frac:0<6}").parse().ok()?
+            };
+            (sec, micro)
+        }
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    NaiveTime::from_hms_micro_opt(h, m, sec, micro)
+}
+
+/// Parses `2025-03-05`, `2025/3/5`, `2025.3.5`, `2025年3月5日`; a timestamp at exactly
+/// midnight is accepted too (spreadsheets store dates that way).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let err =
+        || format!("expected a date such as 2025-03-05, 2025/3/5 or 2025年3月5日, found {s:?}");
+    let (d, rest) = match split_date_time(s) {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        _ => (s, None),
+    };
+    if let Some(t) = rest {
+        if parse_time(t) != NaiveTime::from_hms_opt(0, 0, 0) {
+            return Err(err());
+        }
+    }
+    let d = d.trim_end_matches('日');
+    let parts: Vec<&str> = d.split(['-', '/', '.', '年', '月']).collect();
+    if parts.len() != 3 || parts[0].len() != 4 {
+        return Err(err());
+    }
+    let num = |p: &str| -> Option<u32> {
+        (!p.is_empty() && p.len() <= 4 && p.chars().all(|c| c.is_ascii_digit()))
+            .then(|| p.parse().ok())
+            .flatten()
+    };
+    match (num(parts[0]), num(parts[1]), num(parts[2])) {
+        (Some(y), Some(m), Some(dd)) => NaiveDate::from_ymd_opt(y as i32, m, dd).ok_or_else(err),
+        _ => Err(err()),
+    }
+}
+
+/// Parses money into hundredths: `1,234.50`, `1234.5`, `¥1,234.50`, `-12`, `CNY 12.00`.
+/// More than two decimal places is an error: money is never rounded silently.
+pub fn parse_money(s: &str) -> Result<i128, String> {
+    let err = |why: &str| {
+        format!("expected an amount such as 1,234.50 or ¥1,234.50 ({why}), found {s:?}")
+    };
+    let mut t: String = s
+        .chars()
+        .filter(|c| !matches!(c, ',' | ' ' | '¥' | '￥' | '元'))
+        .collect();
+    for prefix in ["CNY", "RMB"] {
+        if let Some(r) = t.strip_prefix(prefix) {
+            t = r.to_string();
+        }
+    }
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(&t)),
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
+        return Err(err("not a number"));
+    }
+    if !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(err("not a number"));
+    }
+    if frac.len() > 2 {
+        return Err(err("more than two decimal places"));
+    }
+    if whole.len() > 16 {
+        return Err(err("too large for Decimal(18,2)"));
+    }
+    let cents: i128 = whole.parse::<i128>().map_err(|_| err("not a number"))? * 100
+        + format!("{frac:0<2}")
+            .parse::<i128>()
+            .map_err(|_| err("not a number"))?;
+    Ok(if neg { -cents } else { cents })
+}
+
+/// Parses a whole number, allowing thousands separators and a trailing `.0`.
+pub fn parse_int(s: &str) -> Result<i64, String> {
+    let t: String = s.chars().filter(|c| *c != ',').collect();
+    let t = t.strip_suffix(".0").unwrap_or(&t);
+    t.parse::<i64>()
+        .map_err(|_| format!("expected a whole number, found {s:?}"))
+}
+
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "是" | "y" | "yes" | "t" => Ok(true),
+        "false" | "0" | "否" | "n" | "no" | "f" => Ok(false),
+        _ => Err(format!(
+            "expected true/false, 1/0, 是/否 or Y/N, found {s:?}"
+        )),
+    }
+}
+
+pub fn parse_department(s: &str) -> Result<&'static str, String> {
+    let lower = s.to_ascii_lowercase();
+    DEPARTMENTS
+        .iter()
+        .find(|(code, names)| *code == lower || names.contains(&s))
+        .map(|(code, _)| *code)
+        .ok_or_else(|| format!("unknown department {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SH: Tz = chrono_tz::Asia::Shanghai;
+
+    fn ts(s: &str) -> String {
+        let us = parse_timestamp(s, SH).unwrap();
+        naive_of_micros(us)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S%.f")
+            .to_string()
+    }
+
+    #[test]
+    fn timestamp_forms_of_the_contract() {
+        let want = "2025-03-05 14:03:00";
+        for s in [
+            "2025-03-05 14:03",
+            "2025/3/5 14:03",
+            "2025年3月5日 14:03",
+            "2025年3月5日14:03",
+            "2025-03-05T14:03",
+            "２０２５－０３－０５　１４：０３",
+            "2025-03-05T06:03:00Z",
+            "2025-03-05T14:03:00+08:00",
+            "2025-03-05 07:03:00+01:00",
+        ] {
+            assert_eq!(ts(s), want, "{s}");
+        }
+        assert_eq!(ts("2025/3/5 14:03:07"), "2025-03-05 14:03:07");
+        assert_eq!(ts("2025年3月5日 14:03:07"), "2025-03-05 14:03:07");
+        assert_eq!(ts("2025-03-05 14:03:07.25"), "2025-03-05 14:03:07.250");
+        // An offset moves the instant into the company zone, across a month boundary too.
+        assert_eq!(ts("2025-03-31T20:00:00-01:00"), "2025-04-01 05:00:00");
+    }
+
+    #[test]
+    fn bad_timestamps_say_what_was_expected() {
+        for s in [
+            "2025-13-01 10:00",
+            "2025-02-30 10:00",
+            "yesterday",
+            "2025-03-05 25:00",
+            "2025-03-05",
+        ] {
+            let e = parse_timestamp(s, SH).unwrap_err();
+            assert!(e.contains("expected a timestamp"), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn dst_gap_is_rejected_in_zones_that_have_one() {
+        let ny = chrono_tz::America::New_York;
+        assert!(parse_timestamp("2025-03-09 02:30", ny)
+            .unwrap_err()
+            .contains("gap"));
+        assert!(parse_timestamp("2025-03-09 03:30", ny).is_ok());
+    }
+
+    #[test]
+    fn dates() {
+        let d = NaiveDate::from_ymd_opt(2025, 3, 5).unwrap();
+        for s in [
+            "2025-03-05",
+            "2025/3/5",
+            "2025年3月5日",
+            "2025.3.5",
+            "2025-03-05 00:00:00",
+            "２０２５/3/5",
+        ] {
+            assert_eq!(parse_date(&normalize(s)), Ok(d), "{s}");
+        }
+        assert!(parse_date("2025-03-05 10:00").is_err());
+        assert!(parse_date("25-3-5").is_err());
+        assert_eq!(
+            days_since_epoch(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()),
+            1
+        );
+    }
+
+    #[test]
+    fn money() {
+        assert_eq!(parse_money("1,234.50"), Ok(123450));
+        assert_eq!(parse_money("1234.5"), Ok(123450));
+        assert_eq!(parse_money("¥1,234.50"), Ok(123450));
+        assert_eq!(parse_money("-0.05"), Ok(-5));
+        assert_eq!(parse_money("12"), Ok(1200));
+        assert!(parse_money("1.005")
+            .unwrap_err()
+            .contains("two decimal places"));
+        assert!(parse_money("abc").is_err());
+        assert!(parse_money("1.2.3").is_err());
+        assert!(parse_money(".5").is_err());
+    }
+
+    #[test]
+    fn ints_bools_departments_codes() {
+        assert_eq!(parse_int("1,200"), Ok(1200));
+        assert_eq!(parse_int("3.0"), Ok(3));
+        assert!(parse_int("3.5").is_err());
+        assert_eq!(parse_bool("是"), Ok(true));
+        assert_eq!(parse_bool("N"), Ok(false));
+        assert!(parse_bool("maybe").is_err());
+        assert_eq!(parse_department("倉儲"), Ok("warehouse"));
+        assert_eq!(parse_department("仓储"), Ok("warehouse"));
+        assert_eq!(parse_department("QC"), Ok("qc"));
+        assert!(parse_department("marketing").is_err());
+        let v = parse_value("３", ColType::Score, SH);
+        assert_eq!(v, Ok(Value::Int(3)));
+        assert!(parse_value("6", ColType::Score, SH).is_err());
+        assert_eq!(
+            parse_value(" Cancelled ", ColType::Code(&["active", "cancelled"]), SH),
+            Ok(Value::Str("cancelled".into()))
+        );
+        assert!(parse_value("shipped", ColType::Activity, SH)
+            .unwrap_err()
+            .contains("unknown activity"));
+        assert_eq!(parse_value("  ", ColType::Money, SH), Ok(Value::Null));
+    }
+}

@@ -1,0 +1,304 @@
+//! Writing a batch of typed rows into the lake as one transaction: rows are split by
+//! partition, merged with the partition's existing rows (an incoming key replaces the
+//! stored row with that key, wherever in the table it was), sorted by key and written
+//! as one new file per touched partition — so the bytes depend only on the rows. The
+//! files they supersede are deleted at commit, and the manifest is updated in the same
+//! transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs;
+
+use polars::prelude::*;
+
+use super::manifest::{DataFile, IngestRecord, QuarantineFile, SourceRecord};
+use super::txn::Txn;
+use super::{partition_dir, Lake, QUARANTINE_DIR, TZ_METADATA_KEY};
+use crate::error::{IoContext, PolarsContext, Result};
+use crate::ingest::contract::Table;
+use crate::ingest::parse::naive_of_micros;
+
+/// New rows of one table, in lake schema, with the source each row came from.
+pub struct TableBatch {
+    pub table: &'static Table,
+    pub df: DataFrame,
+    /// Index into [`CommitRequest::sources`] per row.
+    pub origin: Vec<usize>,
+    /// Rows already counted as replacing an earlier row of the same ingest.
+    pub replaced_in_batch: Vec<bool>,
+}
+
+/// Everything one ingest adds to the lake.
+pub struct CommitRequest {
+    pub batches: Vec<TableBatch>,
+    /// Quarantined rows (see [`crate::ingest::quarantine_schema`]), if any.
+    pub quarantine: Option<DataFrame>,
+    pub sources: Vec<SourceRecord>,
+    pub columns_present: BTreeMap<String, BTreeSet<String>>,
+    pub skipped_unchanged: u64,
+    pub at: String,
+}
+
+const KEY_SEP: char = '\u{1f}';
+
+/// One string per row joining the key columns: the identity used for upserts.
+pub fn key_strings(df: &DataFrame, key: &[&str]) -> Result<Vec<String>> {
+    let mut out = vec![String::new(); df.height()];
+    for (k, name) in key.iter().enumerate() {
+        let col = df.column(name).context(|| format!("key column {name}"))?;
+        let phys = col.as_materialized_series().to_physical_repr();
+        let mut push = |i: usize, v: Option<String>| {
+            if k > 0 {
+                out[i].push(KEY_SEP);
+            }
+            out[i].push_str(v.as_deref().unwrap_or("\u{0}"));
+        };
+        match phys.dtype() {
+            DataType::String => {
+                for (i, v) in phys.str().context(|| name.to_string())?.iter().enumerate() {
+                    push(i, v.map(str::to_string));
+                }
+            }
+            DataType::Int64 => {
+                for (i, v) in phys.i64().context(|| name.to_string())?.iter().enumerate() {
+                    push(i, v.map(|v| v.to_string()));
+                }
+            }
+            DataType::Int32 => {
+                for (i, v) in phys.i32().context(|| name.to_string())?.iter().enumerate() {
+                    push(i, v.map(|v| v.to_string()));
+                }
+            }
+            other => unreachable!("key column {name} has type {other}: contract keys are strings, ints, dates or timestamps"),
+        }
+    }
+    Ok(out)
+}
+
+/// The local (year, month) of each row's own time; `None` for unpartitioned tables.
+fn row_partitions(df: &DataFrame, t: &Table) -> Result<Vec<Option<(i32, u32)>>> {
+    let Some(tc) = t.time_column else {
+        return Ok(vec![None; df.height()]);
+    };
+    let phys = df
+        .column(tc)
+        .context(|| tc.to_string())?
+        .as_materialized_series()
+        .to_physical_repr();
+    let ca = phys.i64().context(|| tc.to_string())?.clone();
+    Ok(ca
+        .iter()
+        .map(|v| {
+            use chrono::Datelike;
+            v.and_then(naive_of_micros).map(|d| (d.year(), d.month()))
+        })
+        .collect())
+}
+
+fn time_range(df: &DataFrame, t: &Table) -> Result<(Option<String>, Option<String>)> {
+    let Some(tc) = t.time_column else {
+        return Ok((None, None));
+    };
+    let phys = df
+        .column(tc)
+        .context(|| tc.to_string())?
+        .as_materialized_series()
+        .to_physical_repr();
+    let ca = phys.i64().context(|| tc.to_string())?.clone();
+    let fmt = |v: Option<i64>| {
+        v.and_then(naive_of_micros)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+    };
+    Ok((fmt(ca.min()), fmt(ca.max())))
+}
+
+fn idx(rows: &[usize]) -> IdxCa {
+    IdxCa::from_vec("idx".into(), rows.iter().map(|&i| i as IdxSize).collect())
+}
+
+/// Writes `df` as a Parquet file at `path` with the lake's metadata.
+pub fn write_parquet(
+    lake: &Lake,
+    table: &str,
+    df: &mut DataFrame,
+    path: &std::path::Path,
+) -> Result<()> {
+    let file = fs::File::create(path).at(path)?;
+    let kv = KeyValueMetadata::from_static(vec![
+        (TZ_METADATA_KEY.to_string(), lake.tz.name().to_string()),
+        ("lvyue.table".to_string(), table.to_string()),
+        (
+            "lvyue.format".to_string(),
+            super::manifest::FORMAT_VERSION.to_string(),
+        ),
+    ]);
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(kv))
+        .finish(df)
+        .context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Applies `req` to the lake in one transaction and returns its number.
+pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
+    let txn_id = lake.manifest.next_txn;
+    let mut txn = Txn::begin(&lake.root, txn_id)?;
+    let mut manifest = lake.manifest.clone();
+    manifest.next_txn += 1;
+    let part_name = format!("part-{txn_id:06}.parquet");
+
+    for batch in &req.batches {
+        let t = batch.table;
+        let keys = key_strings(&batch.df, t.key)?;
+        let key_set: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        let parts = row_partitions(&batch.df, t)?;
+        let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<usize>> = BTreeMap::new();
+        for (i, p) in parts.iter().enumerate() {
+            by_part.entry(*p).or_default().push(i);
+        }
+        // Existing files to rewrite: those in a partition that receives rows, and those
+        // holding a key that arrives now (a corrected export may move a row's month).
+        let state = manifest.tables.entry(t.name.to_string()).or_default();
+        let mut kept: BTreeMap<Option<(i32, u32)>, Vec<DataFrame>> = BTreeMap::new();
+        let mut superseded = Vec::new();
+        let mut replaced_keys: HashSet<String> = HashSet::new();
+        for f in &state.files {
+            let fpart = f.year.zip(f.month);
+            let hit = if by_part.contains_key(&fpart) {
+                true
+            } else {
+                let kdf = lake.read_files(t, std::slice::from_ref(f), Some(t.key))?;
+                key_strings(&kdf, t.key)?
+                    .iter()
+                    .any(|k| key_set.contains(k.as_str()))
+            };
+            if !hit {
+                continue;
+            }
+            let old = lake.read_files(t, std::slice::from_ref(f), None)?;
+            let old_keys = key_strings(&old, t.key)?;
+            let mask: BooleanChunked = old_keys
+                .iter()
+                .map(|k| {
+                    let replaced = key_set.contains(k.as_str());
+                    if replaced {
+                        replaced_keys.insert(k.clone());
+                    }
+                    Some(!replaced)
+                })
+                .collect();
+            kept.entry(fpart).or_default().push(
+                old.filter(&mask)
+                    .context(|| format!("filtering {}", f.path))?,
+            );
+            superseded.push(f.path.clone());
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if replaced_keys.contains(k) && !batch.replaced_in_batch[i] {
+                req.sources[batch.origin[i]].rows_replaced += 1;
+            }
+        }
+        let touched: BTreeSet<Option<(i32, u32)>> =
+            by_part.keys().chain(kept.keys()).copied().collect();
+        state.files.retain(|f| !superseded.contains(&f.path));
+        for p in &superseded {
+            txn.delete(p);
+        }
+        for part in touched {
+            let mut frames = kept.remove(&part).unwrap_or_default();
+            if let Some(rows) = by_part.get(&part) {
+                frames.push(
+                    batch
+                        .df
+                        .take(&idx(rows))
+                        .context(|| format!("{} rows", t.name))?,
+                );
+            }
+            let mut merged = frames[0].clone();
+            for f in &frames[1..] {
+                merged
+                    .vstack_mut(f)
+                    .context(|| format!("merging {}", t.name))?;
+            }
+            if merged.height() == 0 {
+                continue;
+            }
+            let mut merged = merged
+                .sort(t.key.iter().copied(), SortMultipleOptions::default())
+                .context(|| format!("sorting {}", t.name))?;
+            merged.rechunk_mut();
+            let rel = format!("{}/{part_name}", partition_dir(t.name, part));
+            let staged = txn.stage(&rel)?;
+            write_parquet(lake, t.name, &mut merged, &staged)?;
+            let (min_time, max_time) = time_range(&merged, t)?;
+            state.files.push(DataFile {
+                path: rel,
+                year: part.map(|p| p.0),
+                month: part.map(|p| p.1),
+                rows: merged.height() as u64,
+                min_time,
+                max_time,
+                txn: txn_id,
+            });
+        }
+        state
+            .files
+            .sort_by(|a, b| (a.year, a.month, &a.path).cmp(&(b.year, b.month, &b.path)));
+    }
+    for (table, cols) in &req.columns_present {
+        manifest
+            .tables
+            .entry(table.clone())
+            .or_default()
+            .columns_present
+            .extend(cols.iter().cloned());
+    }
+
+    if let Some(mut q) = req.quarantine.take() {
+        if q.height() > 0 {
+            let rel = format!("{QUARANTINE_DIR}/{part_name}");
+            let staged = txn.stage(&rel)?;
+            let count = |col: &str| -> Result<BTreeMap<String, u64>> {
+                let mut m = BTreeMap::new();
+                let s = q
+                    .column(col)
+                    .context(|| col.to_string())?
+                    .as_materialized_series()
+                    .clone();
+                for v in s.str().context(|| col.to_string())?.iter() {
+                    *m.entry(v.unwrap_or_default().to_string()).or_insert(0) += 1;
+                }
+                Ok(m)
+            };
+            let by_table = count("table")?;
+            let by_reason = count("reason")?;
+            write_parquet(lake, "_quarantine", &mut q, &staged)?;
+            manifest.quarantine.push(QuarantineFile {
+                path: rel,
+                txn: txn_id,
+                rows: q.height() as u64,
+                by_table,
+                by_reason,
+            });
+        }
+    }
+
+    let sum = |f: fn(&SourceRecord) -> u64| req.sources.iter().map(f).sum::<u64>();
+    manifest.ingests.push(IngestRecord {
+        txn: txn_id,
+        at: req.at.clone(),
+        sources: req.sources.len() as u64,
+        skipped_unchanged: req.skipped_unchanged,
+        rows_stored: sum(|s| s.rows_stored),
+        rows_quarantined: sum(|s| s.rows_quarantined),
+        rows_replaced: sum(|s| s.rows_replaced),
+    });
+    for s in &mut req.sources {
+        s.txn = txn_id;
+    }
+    manifest.sources.extend(req.sources);
+    txn.commit(&manifest)?;
+    lake.manifest = manifest;
+    Ok(txn_id)
+}

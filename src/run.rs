@@ -1,0 +1,103 @@
+//! Resolves the command line into typed stage options and runs the stage; prints the
+//! human summary. Stages never see clap types.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, IngestArgs, LakeCommand};
+use crate::error::{Error, Result, EXIT_OK};
+use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
+use crate::lake::{self, Lake};
+use crate::policy::Policy;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Ingest(args) => run_ingest(args),
+        Command::Lake {
+            command: LakeCommand::Status { lake },
+        } => {
+            let l = Lake::open(&lake, chrono_tz::UTC, false)?;
+            if let Some(r) = &l.recovered {
+                eprintln!("lvyue: {r}");
+            }
+            print_out(&lake::status::render(&l.manifest));
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_out(s: &str) {
+    let _ = std::io::stdout().write_all(s.as_bytes());
+}
+
+fn run_ingest(a: IngestArgs) -> Result<i32> {
+    let policy = match &a.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    let table = match &a.table {
+        Some(t) => Some(contract::table(t).ok_or_else(|| {
+            let names: Vec<&str> = contract::TABLES.iter().map(|t| t.name).collect();
+            Error::Usage(format!(
+                "--table {t:?} is not a table of the data contract ({})",
+                names.join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    let mapping = match &a.mapping {
+        Some(p) => HeaderMapping::load(p)?,
+        None => HeaderMapping::default(),
+    };
+    let opts = IngestOptions {
+        inputs: a.inputs,
+        lake: a.lake,
+        table,
+        mapping,
+        encoding: a.encoding,
+        sheet: a.sheet,
+        tz: policy.tz,
+        now: chrono::Local::now()
+            .format("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+    };
+    let report = ingest::ingest(&opts)?;
+    let mut out = String::new();
+    if let Some(r) = &report.recovered {
+        out.push_str(&format!("recovery: {r}\n"));
+    }
+    for f in &report.files {
+        let r = &f.record;
+        let status = match f.status {
+            FileStatus::Ingested => "ingested".to_string(),
+            FileStatus::Unchanged { txn } => format!("unchanged (already ingested in txn {txn})"),
+        };
+        out.push_str(&format!(
+            "{path}: {table} [{fmt}, {detail}] {status}: read {read} = stored {stored} + quarantined {q}; replaced {rep}; unknown orders {unk}\n",
+            path = r.path,
+            table = r.table,
+            fmt = r.format,
+            detail = r.detail,
+            read = r.rows_read,
+            stored = r.rows_stored,
+            q = r.rows_quarantined,
+            rep = r.rows_replaced,
+            unk = r.unknown_order_refs,
+        ));
+        if f.status == FileStatus::Ingested && !r.ignored_headers.is_empty() {
+            out.push_str(&format!(
+                "  ignored headers: {}\n",
+                r.ignored_headers.join(", ")
+            ));
+        }
+    }
+    match report.txn {
+        Some(t) => out.push_str(&format!(
+            "committed transaction {t} to {}\n",
+            opts.lake.display()
+        )),
+        None => out.push_str("nothing new: the lake is unchanged\n"),
+    }
+    print_out(&out);
+    Ok(EXIT_OK)
+}
