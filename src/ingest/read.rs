@@ -266,23 +266,30 @@ fn read_xlsx(path: &Path, sheet: Option<&str>) -> Result<RawSheet> {
     let range = wb
         .worksheet_range(&name)
         .map_err(|e| unreadable(path, 0, 0, format!("sheet {name:?} cannot be read: {e}")))?;
-    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let (row0, _) = range.start().unwrap_or((0, 0));
     let mut it = range.rows().enumerate();
-    // The header is the first row with any content; rows above it are titles or blank.
-    let (hdr_idx, headers) = loop {
+    // The header is the first row with two or more filled cells: rows above it are
+    // titles ("人员名单（导出）") or blank, as exported reports often have.
+    let filled = |r: &[Data]| r.iter().filter(|c| **c != Data::Empty).count();
+    let headers = loop {
         match it.next() {
-            None => return Err(unreadable(path, 1, 1, format!("sheet {name:?} is empty"))),
-            Some((i, r)) if r.iter().any(|c| *c != Data::Empty) => {
-                let hs = r
+            None => {
+                return Err(unreadable(
+                    path,
+                    1,
+                    1,
+                    format!("sheet {name:?} has no header row"),
+                ))
+            }
+            Some((_, r)) if filled(r) >= 2 => {
+                break r
                     .iter()
                     .map(|c| cell_text(c).unwrap_or_default())
                     .collect::<Vec<_>>();
-                break (i, hs);
             }
             Some(_) => {}
         }
     };
-    let _ = hdr_idx;
     let mut rows = Vec::new();
     for (i, r) in it {
         if r.iter().all(|c| *c == Data::Empty) {
@@ -307,7 +314,6 @@ fn read_xlsx(path: &Path, sheet: Option<&str>) -> Result<RawSheet> {
             problem,
         });
     }
-    let _ = col0;
     Ok(RawSheet {
         format: Format::Xlsx,
         headers,
