@@ -98,11 +98,12 @@ pub struct Binding {
     pub ignored: Vec<String>,
 }
 
+/// Binds to one table; on failure returns how many headers matched and why it failed.
 fn bind_to(
     t: &'static Table,
     headers: &[String],
     mapping: &HeaderMapping,
-) -> Result<Binding, String> {
+) -> Result<Binding, (usize, String)> {
     let mut field_column = Vec::with_capacity(headers.len());
     let mut ignored = Vec::new();
     let mut seen: Vec<Option<usize>> = vec![None; t.columns.len()];
@@ -120,9 +121,12 @@ fn bind_to(
             });
         if let Some(c) = col {
             if let Some(prev) = seen[c] {
-                return Err(format!(
-                    "headers {:?} and {:?} both name column {}",
-                    headers[prev], h, t.columns[c].name
+                return Err((
+                    usize::MAX,
+                    format!(
+                        "headers {:?} and {:?} both name column {}",
+                        headers[prev], h, t.columns[c].name
+                    ),
                 ));
             }
             seen[c] = Some(i);
@@ -139,7 +143,11 @@ fn bind_to(
         .map(|(c, _)| c.name)
         .collect();
     if !missing.is_empty() {
-        return Err(format!("missing required columns {}", missing.join(", ")));
+        let matched = seen.iter().filter(|s| s.is_some()).count();
+        return Err((
+            matched,
+            format!("missing required columns {}", missing.join(", ")),
+        ));
     }
     let absent = t
         .columns
@@ -169,23 +177,15 @@ pub fn bind(
         why,
     };
     if let Some(t) = forced {
-        return bind_to(t, headers, mapping).map_err(|w| err(format!("as table {}: {w}", t.name)));
+        return bind_to(t, headers, mapping)
+            .map_err(|(_, w)| err(format!("as table {}: {w}", t.name)));
     }
     let mut fits: Vec<Binding> = Vec::new();
     let mut best_miss: Option<(usize, &str, String)> = None;
     for t in TABLES {
         match bind_to(t, headers, mapping) {
             Ok(b) => fits.push(b),
-            Err(why) => {
-                let matched = headers
-                    .iter()
-                    .filter(|h| {
-                        let k = header_key(h);
-                        t.columns
-                            .iter()
-                            .any(|c| c.name == k || c.labels.contains(&h.trim()))
-                    })
-                    .count();
+            Err((matched, why)) => {
                 if best_miss.as_ref().is_none_or(|(m, _, _)| matched > *m) {
                     best_miss = Some((matched, t.name, why));
                 }

@@ -284,7 +284,7 @@ mod tests {
     const SH: Tz = chrono_tz::Asia::Shanghai;
 
     fn ts(s: &str) -> String {
-        let us = parse_timestamp(s, SH).unwrap();
+        let us = parse_timestamp(&normalize(s), SH).unwrap();
         naive_of_micros(us)
             .unwrap()
             .format("%Y-%m-%d %H:%M:%S%.f")

@@ -26,8 +26,8 @@ pub fn render(m: &Manifest) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<24} {:>10} {:>10} {:>19}  {:>19}  {:>11}  {}",
-        "table", "partitions", "rows", "from", "to", "quarantined", "last ingest"
+        "{:<24} {:>10} {:>10} {:>19}  {:>19}  {:>11}  last ingest",
+        "table", "partitions", "rows", "from", "to", "quarantined"
     );
     for t in TABLES {
         let files = m.table_files(t.name);

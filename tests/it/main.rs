@@ -1,1 +1,7 @@
+//! The one integration-test binary (one link of polars): a module per stage, sharing
+//! the `Workdir` helper that runs the real `lvyue` binary on copies of the fixtures.
 
+mod duckdb;
+mod ingest;
+mod lake;
+mod util;

@@ -1,0 +1,427 @@
+//! Ingest stage: formats, header recognition, quarantine, reconciliation, upserts.
+
+use crate::util::*;
+
+fn ingest(w: &Workdir, input: &str, lake: &str) -> String {
+    let fx = fixtures().join(input);
+    w.ok(&["ingest", fx.to_str().unwrap(), "--lake", lake])
+}
+
+#[test]
+fn messy_exports_give_the_same_lake_as_clean_ones() {
+    let w = Workdir::new();
+    let out = ingest(&w, "exports", "clean");
+    assert!(
+        out.contains(
+            "orders.csv: orders [csv, UTF-8] ingested: read 86 = stored 86 + quarantined 0"
+        ),
+        "{out}"
+    );
+    let out = ingest(&w, "exports-messy", "messy");
+    assert!(
+        out.contains("订单导出.csv: orders [csv, GB18030] ingested: read 86 = stored 86"),
+        "{out}"
+    );
+    assert!(
+        out.contains("訂單明細.csv: order_lines [csv, UTF-8 with BOM]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("人员.xlsx: staff [xlsx, sheet 人员] ingested: read 14 = stored 14"),
+        "{out}"
+    );
+    assert!(
+        out.contains("surveys.jsonl: surveys [jsonl, UTF-8] ingested: read 25 = stored 25"),
+        "{out}"
+    );
+    let clean = lake_tables(&w.path("clean"));
+    let messy = lake_tables(&w.path("messy"));
+    // Row counts from the case book: 30 + 30 + 26 orders; 83 orders shipped, two of them
+    // in two parts; three orders with a second line; 14 staff rows (S03 has two stints).
+    let expected = [
+        ("staff", 14),
+        ("orders", 86),
+        ("order_lines", 89),
+        ("shipments", 85),
+        ("shipment_lines", 88),
+        ("inventory_counts", 30),
+        ("purchase_orders", 11),
+        ("production_jobs", 3),
+        ("service_cases", 8),
+        ("surveys", 25),
+        ("rectification_responses", 2),
+    ];
+    for (name, n) in expected {
+        let df = &clean.iter().find(|(t, _)| t == name).unwrap().1;
+        assert_eq!(df.height(), n, "{name}");
+    }
+    for ((t, a), (_, b)) in clean.iter().zip(&messy) {
+        assert!(a.height() > 0, "{t} is empty");
+        assert_eq!(a.schema(), b.schema(), "{t}: schema");
+        assert!(a.equals_missing(b), "{t}: rows differ\n{a}\n{b}");
+    }
+}
+
+#[test]
+fn values_are_parsed_into_lake_types() {
+    let w = Workdir::new();
+    ingest(&w, "exports-messy", "lake");
+    let orders = table(&w.path("lake"), "orders");
+    let ids = strs(&orders, "order_id");
+    let i = ids.iter().position(|x| x == "SO-2504-01").unwrap();
+    // signed 2025-04-01T10:00:00+08:00 in the messy export, entered 2025-04-01T04:00:00Z.
+    assert_eq!(strs(&orders, "signed_at")[i], "2025-04-01 10:00:00.000000");
+    assert_eq!(strs(&orders, "entered_at")[i], "2025-04-01 12:00:00.000000");
+    assert_eq!(strs(&orders, "promised_date")[i], "2025-04-07");
+    assert_eq!(strs(&orders, "amount")[i], "118.00");
+    assert_eq!(strs(&orders, "needs_production")[i], "false");
+    let j = ids.iter().position(|x| x == "SO-2504-22").unwrap();
+    assert_eq!(strs(&orders, "needs_production")[j], "true");
+    // The XLSX staff sheet: Chinese department names and real date cells.
+    let staff = table(&w.path("lake"), "staff");
+    let sid = strs(&staff, "staff_id");
+    let s03: Vec<(String, String, String)> = (0..staff.height())
+        .filter(|&i| sid[i] == "S03")
+        .map(|i| {
+            (
+                strs(&staff, "department")[i].clone(),
+                strs(&staff, "valid_from")[i].clone(),
+                strs(&staff, "valid_to")[i].clone(),
+            )
+        })
+        .collect();
+    let mut s03 = s03;
+    s03.sort();
+    assert_eq!(
+        s03,
+        vec![
+            ("cs".to_string(), "2025-05-16".to_string(), "".to_string()),
+            (
+                "sales".to_string(),
+                "".to_string(),
+                "2025-05-15".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn every_bad_row_is_quarantined_with_its_reason_and_position() {
+    let w = Workdir::new();
+    let out = ingest(&w, "bad", "lake");
+    // Reconciliation line per file: read = stored + quarantined.
+    for line in [
+        "bad_score_and_json.jsonl: surveys [jsonl, UTF-8] ingested: read 3 = stored 1 + quarantined 2",
+        "duplicate_key.csv: surveys [csv, UTF-8] ingested: read 3 = stored 2 + quarantined 1",
+        "malformed_row.csv: shipments [csv, UTF-8] ingested: read 2 = stored 1 + quarantined 1",
+        "required_empty.csv: orders [csv, UTF-8] ingested: read 3 = stored 2 + quarantined 1",
+        "unknown_activity.csv: order_events [csv, UTF-8] ingested: read 2 = stored 1 + quarantined 1",
+        "unknown_department.csv: staff [csv, UTF-8] ingested: read 3 = stored 2 + quarantined 1",
+        "unparseable_money.csv: orders [csv, UTF-8] ingested: read 2 = stored 1 + quarantined 1",
+        "unparseable_timestamp.csv: order_events [csv, UTF-8] ingested: read 3 = stored 2 + quarantined 1",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    let q = quarantine(&w.path("lake"));
+    let file: Vec<String> = strs(&q, "source_file")
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap().to_string())
+        .collect();
+    let rows: Vec<(String, String, String, String, String)> = (0..q.height())
+        .map(|i| {
+            (
+                file[i].clone(),
+                strs(&q, "line")[i].clone(),
+                strs(&q, "column")[i].clone(),
+                strs(&q, "raw_value")[i].clone(),
+                strs(&q, "reason")[i].clone(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "bad_score_and_json.jsonl",
+            "2",
+            "score",
+            "6",
+            "unparseable value",
+        ),
+        ("bad_score_and_json.jsonl", "3", "", "", "malformed row"),
+        (
+            "duplicate_key.csv",
+            "4",
+            "survey_id",
+            "BAD-SV1",
+            "duplicate key",
+        ),
+        ("malformed_row.csv", "3", "", "", "malformed row"),
+        (
+            "required_empty.csv",
+            "3",
+            "customer_id",
+            "",
+            "required value empty",
+        ),
+        (
+            "unknown_activity.csv",
+            "3",
+            "activity",
+            "shipped",
+            "unknown activity",
+        ),
+        (
+            "unknown_department.csv",
+            "3",
+            "department",
+            "市场部",
+            "unknown department",
+        ),
+        (
+            "unparseable_money.csv",
+            "3",
+            "订单金额",
+            "¥12.345",
+            "unparseable value",
+        ),
+        (
+            "unparseable_timestamp.csv",
+            "3",
+            "occurred_at",
+            "2025-04-31 13:00:00",
+            "unparseable value",
+        ),
+    ];
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.0.as_str(),
+                r.1.as_str(),
+                r.2.as_str(),
+                r.3.as_str(),
+                r.4.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    let detail = strs(&q, "detail");
+    assert!(
+        detail
+            .iter()
+            .any(|d| d == "line 4: same survey_id as line 2 of this file"),
+        "{detail:?}"
+    );
+    assert!(
+        detail
+            .iter()
+            .any(|d| d.contains("more than two decimal places")),
+        "{detail:?}"
+    );
+    assert!(
+        detail
+            .iter()
+            .any(|d| d == "line 3: row has 5 fields, the header has 4"),
+        "{detail:?}"
+    );
+    // The whole raw record is kept, so nothing is lost.
+    let rec = strs(&q, "record");
+    assert!(
+        rec.iter().any(|r| r.contains("\"activity\":\"shipped\"")),
+        "{rec:?}"
+    );
+    // BAD-01 came in the same ingest (required_empty.csv), so no row names an unknown order.
+    assert!(out.contains("duplicate_key.csv: surveys [csv, UTF-8] ingested: read 3 = stored 2 + quarantined 1; replaced 0; unknown orders 0"), "{out}");
+    // Alone, the surveys name an order the lake does not have: stored, and counted.
+    let out = ingest(&w, "bad/duplicate_key.csv", "alone");
+    assert!(
+        out.contains("read 3 = stored 2 + quarantined 1; replaced 0; unknown orders 2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unreadable_files_fail_with_file_line_and_column_and_leave_the_lake_alone() {
+    let w = Workdir::new();
+    ingest(&w, "bad/required_empty.csv", "lake");
+    let before = lake_files(&w.path("lake"));
+    let cases = [
+        (
+            "junk.csv",
+            "junk.csv: line 2, column 133: binary data (a NUL byte), not a text export",
+        ),
+        (
+            "truncated.xlsx",
+            "truncated.xlsx: not a readable XLSX workbook",
+        ),
+        (
+            "no_table.csv",
+            "no_table.csv: line 1: the header matches no table of the data contract",
+        ),
+    ];
+    for (f, msg) in cases {
+        let p = fixtures().join("unreadable").join(f);
+        // A good file beside the bad one is not committed either: the run fails whole.
+        let good = fixtures().join("bad/duplicate_key.csv");
+        let out = w.run(&[
+            "ingest",
+            good.to_str().unwrap(),
+            p.to_str().unwrap(),
+            "--lake",
+            "lake",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{f}");
+        assert!(stderr(&out).contains(msg), "{f}: {}", stderr(&out));
+        assert_eq!(lake_files(&w.path("lake")), before, "{f} changed the lake");
+    }
+}
+
+#[test]
+fn reingesting_the_same_files_changes_nothing() {
+    let w = Workdir::new();
+    ingest(&w, "exports", "lake");
+    let before = lake_files(&w.path("lake"));
+    let out = ingest(&w, "exports", "lake");
+    assert!(
+        out.contains("orders.csv: orders [csv, UTF-8] unchanged (already ingested in txn 1)"),
+        "{out}"
+    );
+    assert!(out.contains("nothing new: the lake is unchanged"), "{out}");
+    assert_eq!(lake_files(&w.path("lake")), before);
+    // The messy copy of the staff file has other bytes but the same rows: it is ingested,
+    // every row replaces its twin, and the table is unchanged.
+    let out = ingest(&w, "exports-messy/人员.xlsx", "lake");
+    assert!(
+        out.contains("read 14 = stored 14 + quarantined 0; replaced 14"),
+        "{out}"
+    );
+    let staff_files = |files: &[(String, Vec<u8>)]| -> usize {
+        files
+            .iter()
+            .filter(|(p, _)| p.starts_with("staff/"))
+            .count()
+    };
+    assert_eq!(staff_files(&lake_files(&w.path("lake"))), 1);
+    assert_eq!(table(&w.path("lake"), "staff").height(), 14);
+}
+
+#[test]
+fn a_corrected_reexport_replaces_rows_by_key_even_across_months() {
+    let w = Workdir::new();
+    ingest(&w, "exports", "lake");
+    // SO-2504-30 corrected: signed in May, not April; SO-2504-01's amount corrected.
+    w.write(
+        "fix/orders_fix.csv",
+        "order_id,signed_at,customer_id,sales_rep_id,promised_date,amount\n\
+         SO-2504-01,2025-04-01 10:00:00,C-001,S01,2025-04-07,120.00\n\
+         SO-2504-30,2025-05-02 09:00:00,C-005,S02,2025-05-09,118.00\n",
+    );
+    let out = w.ok(&["ingest", "fix/orders_fix.csv", "--lake", "lake"]);
+    assert!(
+        out.contains("read 2 = stored 2 + quarantined 0; replaced 2"),
+        "{out}"
+    );
+    let orders = table(&w.path("lake"), "orders");
+    assert_eq!(orders.height(), 86);
+    let ids = strs(&orders, "order_id");
+    let i = ids.iter().position(|x| x == "SO-2504-01").unwrap();
+    assert_eq!(strs(&orders, "amount")[i], "120.00");
+    let files = lake_files(&w.path("lake"));
+    let in_part = |part: &str, id: &str| -> bool {
+        files.iter().any(|(p, bytes)| {
+            p.starts_with(part) && bytes.windows(id.len()).any(|x| x == id.as_bytes())
+        })
+    };
+    assert!(!in_part("orders/year=2025/month=4/", "SO-2504-30"));
+    assert!(in_part("orders/year=2025/month=5/", "SO-2504-30"));
+    // One file per partition: the superseded ones were deleted at commit.
+    let april: Vec<_> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("orders/year=2025/month=4/"))
+        .collect();
+    assert_eq!(april.len(), 1);
+    let manifest = std::fs::read_to_string(w.path("lake/_manifest.json")).unwrap();
+    assert!(manifest.contains("\"rows_replaced\": 2"), "{manifest}");
+}
+
+#[test]
+fn header_mapping_file_and_forced_table() {
+    let w = Workdir::new();
+    w.write("m.toml", "[any]\n\"Order No.\" = \"order_id\"\n[surveys]\n\"Stars\" = \"score\"\n\"Answered\" = \"responded_at\"\n");
+    w.write(
+        "s.csv",
+        "Survey,Order No.,Answered,Stars\nQ1,SO-1,2025-04-06 10:00,5\n",
+    );
+    // "Survey" is mapped nowhere, so survey_id is missing: the error names the closest table.
+    let out = w.run(&["ingest", "s.csv", "--lake", "lake", "--mapping", "m.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("s.csv: line 1: the header matches no table of the data contract (closest: surveys, missing required columns survey_id)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.run(&[
+        "ingest",
+        "s.csv",
+        "--lake",
+        "lake",
+        "--mapping",
+        "m.toml",
+        "--table",
+        "surveys",
+    ]);
+    assert!(
+        stderr(&out).contains("as table surveys: missing required columns survey_id"),
+        "{}",
+        stderr(&out)
+    );
+    w.write("m2.toml", "[surveys]\n\"Survey\" = \"survey_id\"\n\"Order No.\" = \"order_id\"\n\"Stars\" = \"score\"\n\"Answered\" = \"responded_at\"\n");
+    let out = w.ok(&["ingest", "s.csv", "--lake", "lake2", "--mapping", "m2.toml"]);
+    assert!(
+        out.contains("s.csv: surveys [csv, UTF-8] ingested: read 1 = stored 1 + quarantined 0"),
+        "{out}"
+    );
+    let out = w.run(&["ingest", "s.csv", "--lake", "lake3", "--table", "invoices"]);
+    assert!(
+        stderr(&out).contains("--table \"invoices\" is not a table"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn parquet_exports_are_read_too() {
+    let w = Workdir::new();
+    ingest(&w, "exports", "lake");
+    // The lake's own orders files, as Parquet exports, give the same table again.
+    let dir = w.path("lake/orders");
+    let out = w.ok(&["ingest", dir.to_str().unwrap(), "--lake", "again"]);
+    assert!(
+        out.contains("[parquet, Parquet] ingested: read 30 = stored 30"),
+        "{out}"
+    );
+    let a = table(&w.path("lake"), "orders");
+    let b = table(&w.path("again"), "orders");
+    assert!(a.equals_missing(&b));
+}
+
+#[test]
+fn a_lake_keeps_its_time_zone() {
+    let w = Workdir::new();
+    ingest(&w, "bad/required_empty.csv", "lake");
+    w.write("berlin.toml", "time_zone = \"Europe/Berlin\"\n");
+    let f = fixtures().join("bad/duplicate_key.csv");
+    let out = w.run(&[
+        "ingest",
+        f.to_str().unwrap(),
+        "--lake",
+        "lake",
+        "--policy",
+        "berlin.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("local to Asia/Shanghai, the policy says Europe/Berlin"),
+        "{}",
+        stderr(&out)
+    );
+}
