@@ -176,3 +176,44 @@ impl Lake {
             .context(|| format!("sorting {}", t.name))
     }
 }
+
+/// The lake schema of every table as Markdown, the body of `docs/lake.md`'s table
+/// section (a test keeps the document equal to it).
+pub fn schema_markdown() -> String {
+    use crate::ingest::contract::TABLES;
+    let mut out = String::new();
+    for t in TABLES {
+        let layout = match t.time_column {
+            Some(tc) => format!("partitioned by the local year and month of `{tc}`: `{}/year=YYYY/month=M/part-NNNNNN.parquet`", t.name),
+            None => format!("unpartitioned: `{}/part-NNNNNN.parquet`", t.name),
+        };
+        out.push_str(&format!(
+            "### {} ({})\nKey: `{}`; {layout}.\n\n| column | type | required | Chinese headers accepted |\n|---|---|---|---|\n",
+            t.name,
+            t.labels.join(" / "),
+            t.key.join("`, `"),
+        ));
+        for c in t.columns {
+            let ty = match dtype(c.ty) {
+                DataType::Datetime(_, _) => "timestamp[us], naive local".to_string(),
+                DataType::Decimal(p, s) => format!("decimal({p},{s})"),
+                DataType::String => match c.ty {
+                    ColType::Department => "string (department code)".into(),
+                    ColType::Activity => "string (activity code)".into(),
+                    ColType::Code(codes) => format!("string ({})", codes.join(" / ")),
+                    _ => "string".into(),
+                },
+                DataType::Int64 if c.ty == ColType::Score => "int64 (1–5)".into(),
+                other => other.to_string().to_lowercase(),
+            };
+            out.push_str(&format!(
+                "| `{}` | {ty} | {} | {} |\n",
+                c.name,
+                if c.required { "yes" } else { "" },
+                c.labels.join(", ")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
