@@ -248,7 +248,9 @@ fn a_second_writer_is_refused_while_the_lake_is_locked() {
 fn docs_lake_md_lists_the_schema_the_code_writes() {
     let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/lake.md");
     let doc = std::fs::read_to_string(&doc_path).unwrap();
-    let (head, _) = doc.split_once("<!-- schema -->\n").expect("docs/lake.md has a schema marker");
+    let (head, _) = doc
+        .split_once("<!-- schema -->\n")
+        .expect("docs/lake.md has a schema marker");
     let want = format!("{head}<!-- schema -->\n{}", lvyue::lake::schema_markdown());
     if std::env::var("LVYUE_BLESS").is_ok() {
         std::fs::write(&doc_path, &want).unwrap();
