@@ -602,13 +602,3 @@ fn quarantine_frame(rows: Vec<QuarantineRow>) -> Result<DataFrame> {
     }
     DataFrame::new(n, cols).context(|| "building the quarantine".into())
 }
-
-/// All tables of the contract, for callers that iterate them.
-pub fn tables() -> &'static [Table] {
-    TABLES
-}
-
-/// Convenience for tests and status: the lake schema of a named table.
-pub fn lake_schema(name: &str) -> Option<Schema> {
-    contract::table(name).map(lake::schema)
-}

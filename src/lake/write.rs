@@ -30,7 +30,7 @@ pub struct TableBatch {
 /// Everything one ingest adds to the lake.
 pub struct CommitRequest {
     pub batches: Vec<TableBatch>,
-    /// Quarantined rows (see [`crate::ingest::quarantine_schema`]), if any.
+    /// Quarantined rows (columns [`crate::ingest::QUARANTINE_COLUMNS`]), if any.
     pub quarantine: Option<DataFrame>,
     pub sources: Vec<SourceRecord>,
     pub columns_present: BTreeMap<String, BTreeSet<String>>,
