@@ -324,8 +324,9 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             });
             continue;
         }
+        let size = bytes.len() as u64;
+        let sheet = read::read_file(path, &bytes, &read_opts)?;
         drop(bytes);
-        let sheet = read::read_file(path, &read_opts)?;
         let binding = header::bind(path, &sheet.headers, opts.table, &opts.mapping)?;
         let t = binding.table;
         let src_idx = sources.len();
@@ -333,7 +334,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         let mut rec = SourceRecord {
             path: shown.clone(),
             sha256: sha.clone(),
-            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            bytes: size,
             table: t.name.to_string(),
             format: format!("{:?}", sheet.format).to_lowercase(),
             detail: sheet.detail.clone(),

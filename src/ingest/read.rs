@@ -5,7 +5,6 @@
 //! naming the file, line and column; a single bad row is not — it is marked and the
 //! ingest stage quarantines it.
 
-use std::fs;
 use std::path::Path;
 
 use calamine::{Data, Reader};
@@ -77,7 +76,9 @@ pub struct ReadOptions<'a> {
     pub sheet: Option<&'a str>,
 }
 
-pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<RawSheet> {
+/// Reads the export at `path` from its `bytes` (the same bytes the caller hashed, so the
+/// recorded hash is of exactly what was parsed).
+pub fn read_file(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<RawSheet> {
     let format = Format::of(path).ok_or_else(|| Error::Unreadable {
         path: path.to_path_buf(),
         line: 0,
@@ -85,17 +86,10 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<RawSheet> {
         why: "unknown file type: expected .csv, .xlsx, .jsonl or .parquet".into(),
     })?;
     match format {
-        Format::Csv => read_csv(path, opts.encoding),
-        Format::Xlsx => read_xlsx(path, opts.sheet),
-        Format::Jsonl => read_jsonl(path),
-        Format::Parquet => read_parquet(path),
-    }
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source: e,
+        Format::Csv => read_csv(path, bytes, opts.encoding),
+        Format::Xlsx => read_xlsx(path, bytes, opts.sheet),
+        Format::Jsonl => read_jsonl(path, bytes),
+        Format::Parquet => read_parquet(path, bytes),
     }
 }
 
@@ -165,9 +159,8 @@ fn decode_gb18030(path: &Path, bytes: &[u8]) -> Result<(String, &'static str)> {
     Ok((text.into_owned(), "GB18030"))
 }
 
-fn read_csv(path: &Path, enc: TextEncoding) -> Result<RawSheet> {
-    let bytes = fs::read(path).map_err(|e| io_err(path, e))?;
-    let (text, detail) = decode_text(path, &bytes, enc)?;
+fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
+    let (text, detail) = decode_text(path, bytes, enc)?;
     let delimiter = if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
@@ -245,8 +238,8 @@ fn cell_text(d: &Data) -> Result<String, String> {
     })
 }
 
-fn read_xlsx(path: &Path, sheet: Option<&str>) -> Result<RawSheet> {
-    let mut wb = calamine::open_workbook_auto(path)
+fn read_xlsx(path: &Path, bytes: &[u8], sheet: Option<&str>) -> Result<RawSheet> {
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| unreadable(path, 0, 0, format!("not a readable XLSX workbook: {e}")))?;
     let names = wb.sheet_names();
     let name = match sheet {
@@ -322,9 +315,8 @@ fn read_xlsx(path: &Path, sheet: Option<&str>) -> Result<RawSheet> {
     })
 }
 
-fn read_jsonl(path: &Path) -> Result<RawSheet> {
-    let bytes = fs::read(path).map_err(|e| io_err(path, e))?;
-    let (text, detail) = decode_text(path, &bytes, TextEncoding::Utf8)?;
+fn read_jsonl(path: &Path, bytes: &[u8]) -> Result<RawSheet> {
+    let (text, detail) = decode_text(path, bytes, TextEncoding::Utf8)?;
     let mut headers: Vec<String> = Vec::new();
     let mut objects = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -390,9 +382,8 @@ fn read_jsonl(path: &Path) -> Result<RawSheet> {
     })
 }
 
-fn read_parquet(path: &Path) -> Result<RawSheet> {
-    let file = fs::File::open(path).map_err(|e| io_err(path, e))?;
-    let df = ParquetReader::new(file)
+fn read_parquet(path: &Path, bytes: &[u8]) -> Result<RawSheet> {
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(|e| unreadable(path, 0, 0, format!("not a readable Parquet file: {e}")))?;
     let headers: Vec<String> = df
