@@ -25,6 +25,30 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
+    /// Write or show the company policy (hours, targets, weights, calendar).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write the default policy as commented TOML, to edit.
+    Init {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE", default_value = "policy.toml")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the effective policy (defaults overlaid with FILE) and its fingerprint.
+    Show {
+        /// Policy TOML; without it, the defaults.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
 }
 
 const INGEST_ABOUT: &str = "\

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, IngestArgs, LakeCommand};
-use crate::error::{Error, Result, EXIT_OK};
+use crate::cli::{Cli, Command, IngestArgs, LakeCommand, PolicyCommand};
+use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
 use crate::lake::{self, Lake};
 use crate::policy::Policy;
@@ -22,6 +22,41 @@ pub fn run(cli: Cli) -> Result<i32> {
             print_out(&lake::status::render(&l.manifest));
             Ok(EXIT_OK)
         }
+        Command::Policy { command } => run_policy(command),
+    }
+}
+
+fn run_policy(c: PolicyCommand) -> Result<i32> {
+    match c {
+        PolicyCommand::Init { out, force } => {
+            if out.exists() && !force {
+                return Err(Error::Usage(format!(
+                    "{} exists; use --force to overwrite it",
+                    out.display()
+                )));
+            }
+            std::fs::write(&out, crate::policy::DEFAULT_TOML).at(&out)?;
+            print_out(&format!(
+                "wrote the default policy to {} (fingerprint {})\n",
+                out.display(),
+                Policy::default().fingerprint
+            ));
+        }
+        PolicyCommand::Show { policy } => {
+            let p = load_policy(policy.as_deref())?;
+            print_out(&format!(
+                "# effective policy, fingerprint {}\n{}",
+                p.fingerprint, p.canonical
+            ));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn load_policy(path: Option<&std::path::Path>) -> Result<Policy> {
+    match path {
+        Some(p) => Policy::load(p),
+        None => Ok(Policy::default()),
     }
 }
 
@@ -31,10 +66,7 @@ fn print_out(s: &str) {
 }
 
 fn run_ingest(a: IngestArgs) -> Result<i32> {
-    let policy = match &a.policy {
-        Some(p) => Policy::load(p)?,
-        None => Policy::default(),
-    };
+    let policy = load_policy(a.policy.as_deref())?;
     let table = match &a.table {
         Some(t) => Some(contract::table(t).ok_or_else(|| {
             let names: Vec<&str> = contract::TABLES.iter().map(|t| t.name).collect();
