@@ -25,6 +25,9 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
+    /// Compute the KPIs K1–K5 for a month or a year.
+    #[command(long_about = METRICS_ABOUT)]
+    Metrics(MetricsArgs),
     /// Write or show the company policy (hours, targets, weights, calendar).
     Policy {
         #[command(subcommand)]
@@ -65,6 +68,41 @@ Examples:
   lvyue ingest fixtures/exports --lake lake
   lvyue ingest 订单导出.xlsx --lake lake --sheet 订单 --table orders
   lvyue ingest export.csv --lake lake --mapping headers.toml --encoding gb18030";
+
+const METRICS_ABOUT: &str = "\
+Compute the KPIs K1–K5 (queries/metrics/*.sql) for the company, every department and
+every person with attributable steps, per month — and pooled for the year when the
+period is a year — and write metrics.csv and metrics.parquet (the spec's columns),
+metric_items.parquet (every judged item) and metrics.json (as-of, policy fingerprint).
+
+--as-of defaults to the end of the period (2025-05 → 2025-06-01 00:00:00 local): the
+audit sees nothing after it, and an item whose deadline has not passed at as-of is not
+judged yet.
+
+Examples:
+  lvyue metrics --lake out/lake --period 2025-05 --out out/2025-05
+  lvyue metrics --lake out/lake --period 2025 --as-of '2025-07-01 00:00:00' --out out/2025";
+
+/// Compute KPIs.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The lake folder.
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
+    /// A month (2025-05) or a year (2025).
+    #[arg(long, value_name = "PERIOD")]
+    pub period: String,
+    /// Cut-off instant, `YYYY-MM-DD HH:MM:SS` local or ISO 8601 with an offset
+    /// [default: the end of the period].
+    #[arg(long, value_name = "TS")]
+    pub as_of: Option<String>,
+    /// Policy TOML (default: the built-in policy; see `lvyue policy init`).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {

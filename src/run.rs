@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, IngestArgs, LakeCommand, PolicyCommand};
+use crate::cli::{Cli, Command, IngestArgs, LakeCommand, MetricsArgs, PolicyCommand};
 use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
 use crate::lake::{self, Lake};
@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Policy { command } => run_policy(command),
+        Command::Metrics(args) => run_metrics(args),
     }
 }
 
@@ -50,6 +51,45 @@ fn run_policy(c: PolicyCommand) -> Result<i32> {
             ));
         }
     }
+    Ok(EXIT_OK)
+}
+
+fn run_metrics(a: MetricsArgs) -> Result<i32> {
+    let policy = load_policy(a.policy.as_deref())?;
+    let period = crate::metrics::Period::parse(&a.period)
+        .map_err(|e| Error::Usage(format!("--period: {e}")))?;
+    let lake = Lake::open(&a.lake, policy.tz, false)?;
+    if lake.tz != policy.tz {
+        return Err(Error::Usage(format!(
+            "the lake's times are local to {}, the policy says {}",
+            lake.tz, policy.tz
+        )));
+    }
+    let as_of = match &a.as_of {
+        None => period.end(),
+        Some(s) => {
+            let us = crate::ingest::parse::parse_timestamp(
+                &crate::ingest::parse::normalize(s),
+                policy.tz,
+            )
+            .map_err(|e| Error::Usage(format!("--as-of: {e}")))?;
+            crate::ingest::parse::naive_of_micros(us)
+                .ok_or_else(|| Error::Usage("--as-of: out of range".into()))?
+        }
+    };
+    let m = crate::metrics::compute(&lake, &policy, period, as_of)?;
+    let files = crate::metrics::write(&m, &a.out)?;
+    let mut out = format!(
+        "metrics for {} as of {} (policy {}): {} rows\n",
+        period.label(),
+        as_of.format("%Y-%m-%d %H:%M:%S"),
+        policy.fingerprint,
+        m.rows.len()
+    );
+    for f in files {
+        out.push_str(&format!("  wrote {}\n", f.display()));
+    }
+    print_out(&out);
     Ok(EXIT_OK)
 }
 

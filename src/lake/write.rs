@@ -122,19 +122,28 @@ pub fn write_parquet(
     df: &mut DataFrame,
     path: &std::path::Path,
 ) -> Result<()> {
-    let file = fs::File::create(path).at(path)?;
-    let kv = KeyValueMetadata::from_static(vec![
+    let kv = vec![
         (TZ_METADATA_KEY.to_string(), lake.tz.name().to_string()),
         ("lvyue.table".to_string(), table.to_string()),
         (
             "lvyue.format".to_string(),
             super::manifest::FORMAT_VERSION.to_string(),
         ),
-    ]);
+    ];
+    write_parquet_file(df, path, kv)
+}
+
+/// Writes `df` as Parquet (zstd, full statistics) with the given key-value metadata.
+pub fn write_parquet_file(
+    df: &mut DataFrame,
+    path: &std::path::Path,
+    kv: Vec<(String, String)>,
+) -> Result<()> {
+    let file = fs::File::create(path).at(path)?;
     ParquetWriter::new(file)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
-        .with_key_value_metadata(Some(kv))
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
         .finish(df)
         .context(|| format!("writing {}", path.display()))?;
     Ok(())

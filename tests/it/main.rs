@@ -4,4 +4,5 @@
 mod duckdb;
 mod ingest;
 mod lake;
+mod metrics;
 mod util;

@@ -1,0 +1,45 @@
+-- id: K1
+-- clause: C2.2.1, C2.2.2, C10.2.1
+-- department: cs
+-- scopes: cs
+-- codes: K1
+-- description_zh: 訂單處理及時率（客服）：收到訂單後及時與客戶確認
+-- description_en: Order processing timeliness, CS steps: customer confirmation within the limit after the order reached CS
+-- policy: confirm_hours, as_of
+-- grain: one item per active order with a submitted_to_cs, in the month of the first
+--        customer_confirmed, attributed to whoever recorded it; not confirmed: late, in
+--        the month of the deadline once it has passed.
+WITH active AS (
+  SELECT order_id FROM orders WHERE status <> 'cancelled'
+),
+submitted AS (
+  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  WHERE activity = 'submitted_to_cs'
+  GROUP BY order_id
+),
+confirmed AS (
+  SELECT order_id, occurred_at AS at, actor_id FROM (
+    SELECT e.order_id, e.occurred_at, e.actor_id,
+           ROW_NUMBER() OVER (PARTITION BY e.order_id ORDER BY e.occurred_at, e.event_id) AS rn
+    FROM order_events e
+    WHERE e.activity = 'customer_confirmed'
+  ) c
+  WHERE rn = 1
+),
+items AS (
+  SELECT a.order_id, c.at AS confirmed_at, c.actor_id,
+         s.at + INTERVAL '{confirm_hours}' HOUR AS deadline
+  FROM active a
+  JOIN submitted s ON s.order_id = a.order_id
+  LEFT JOIN confirmed c ON c.order_id = a.order_id
+)
+SELECT 'K1' AS kpi,
+       order_id AS item_id,
+       'cs' AS department,
+       actor_id AS staff_id,
+       EXTRACT(YEAR FROM COALESCE(confirmed_at, deadline)) AS period_year,
+       EXTRACT(MONTH FROM COALESCE(confirmed_at, deadline)) AS period_month,
+       CASE WHEN confirmed_at <= deadline THEN 1.0 ELSE 0.0 END AS num,
+       1.0 AS den
+FROM items
+WHERE confirmed_at IS NOT NULL OR deadline < {as_of}

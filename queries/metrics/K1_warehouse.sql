@@ -1,0 +1,57 @@
+-- id: K1
+-- clause: C3.1.1, C3.1.2, C3.1.3, C10.2.1
+-- department: warehouse
+-- scopes: warehouse
+-- codes: K1
+-- description_zh: 訂單處理及時率（倉儲）：客戶確認後及時作出庫存決定
+-- description_en: Order processing timeliness, warehouse steps: stock decision within the limit after customer confirmation
+-- policy: stock_hours, as_of
+-- grain: one item per active order with a customer_confirmed, in the month of its
+--        decision (K1's decision), attributed to the actor of the first stock event
+--        (ties by activity rank, then event id); undecided: late, in the month of the
+--        deadline once it has passed.
+WITH active AS (
+  SELECT order_id, needs_production FROM orders WHERE status <> 'cancelled'
+),
+confirmed AS (
+  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  WHERE activity = 'customer_confirmed'
+  GROUP BY order_id
+),
+stock AS (
+  SELECT order_id, occurred_at AS at, actor_id FROM (
+    SELECT e.order_id, e.occurred_at, e.actor_id,
+           ROW_NUMBER() OVER (PARTITION BY e.order_id
+                              ORDER BY e.occurred_at, r.activity_rank, e.event_id) AS rn
+    FROM order_events e JOIN activity_ranks r ON r.activity = e.activity
+    WHERE e.activity IN ('stock_locked', 'stock_short')
+  ) s
+  WHERE rn = 1
+),
+planned AS (
+  SELECT order_id, MIN(planned_at) AS at FROM production_jobs
+  WHERE planned_at IS NOT NULL
+  GROUP BY order_id
+),
+items AS (
+  SELECT a.order_id,
+         CASE WHEN a.needs_production AND p.at IS NOT NULL AND (s.at IS NULL OR p.at < s.at)
+              THEN p.at ELSE s.at END AS decided_at,
+         CASE WHEN a.needs_production AND p.at IS NOT NULL AND (s.at IS NULL OR p.at < s.at)
+              THEN CAST(NULL AS STRING) ELSE s.actor_id END AS staff_id,
+         c.at + INTERVAL '{stock_hours}' HOUR AS deadline
+  FROM active a
+  JOIN confirmed c ON c.order_id = a.order_id
+  LEFT JOIN stock s ON s.order_id = a.order_id
+  LEFT JOIN planned p ON p.order_id = a.order_id
+)
+SELECT 'K1' AS kpi,
+       order_id AS item_id,
+       'warehouse' AS department,
+       staff_id,
+       EXTRACT(YEAR FROM COALESCE(decided_at, deadline)) AS period_year,
+       EXTRACT(MONTH FROM COALESCE(decided_at, deadline)) AS period_month,
+       CASE WHEN decided_at <= deadline THEN 1.0 ELSE 0.0 END AS num,
+       1.0 AS den
+FROM items
+WHERE decided_at IS NOT NULL OR deadline < {as_of}

@@ -1,0 +1,613 @@
+//! Metrics stage: the lake → the `metrics` table (K1–K5 per company, department and
+//! person, per month and year).
+//!
+//! Each KPI is a SQL file of `queries/metrics/` that returns *items* — one row per
+//! order, survey, count… judged as passing (`num`) out of `den`, with the month it
+//! belongs to, the department view and the person it is attributed to. The SQL runs on
+//! polars over the lake as seen at `as_of` ([`stage`]); this module then pools the
+//! items: company rows from items without a department, department rows from items with
+//! one, person rows from department items with a person; a year pools its months'
+//! numerators and denominators. Rates get a 95% Wilson interval; `sample_ok` says
+//! whether the period had `{min_sample}` items.
+
+pub mod stage;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+
+use crate::error::{Error, IoContext, PolarsContext, Result};
+use crate::lake::Lake;
+use crate::policy::{DueBasis, Policy};
+use crate::queries;
+
+/// Column names of the `metrics` table, in the spec's order.
+pub const METRICS_COLUMNS: &[&str] = &[
+    "period",
+    "scope_kind",
+    "scope",
+    "kpi",
+    "numerator",
+    "denominator",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "sample_ok",
+];
+
+/// KPI codes that are volumes: no denominator, no interval.
+const VOLUMES: &[&str] = &["K5", "K5_amount", "K5_cancelled", "K5_amount_cancelled"];
+/// KPI codes whose rate is not a share of items: no interval.
+const NOT_PROPORTIONS: &[&str] = &["K3_mean", "K4_value"];
+
+/// A calendar month or year in the company zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Month(i32, u32),
+    Year(i32),
+}
+
+impl Period {
+    /// Parses `2025-05` or `2025`.
+    pub fn parse(s: &str) -> std::result::Result<Period, String> {
+        let bad =
+            || format!("expected a month such as 2025-05 or a year such as 2025, found {s:?}");
+        match s.split_once('-') {
+            None => s
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (1900..=9999).contains(y))
+                .map(Period::Year)
+                .ok_or_else(bad),
+            Some((y, m)) => {
+                let y: i32 = y.parse().map_err(|_| bad())?;
+                let m: u32 = m.parse().map_err(|_| bad())?;
+                if (1..=12).contains(&m) && (1900..=9999).contains(&y) {
+                    Ok(Period::Month(y, m))
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
+
+    pub fn first_day(&self) -> NaiveDate {
+        let (y, m) = match *self {
+            Period::Month(y, m) => (y, m),
+            Period::Year(y) => (y, 1),
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).expect("valid first day")
+    }
+
+    /// The first instant after the period: the default as-of.
+    pub fn end(&self) -> NaiveDateTime {
+        let next = match *self {
+            Period::Month(y, 12) => NaiveDate::from_ymd_opt(y + 1, 1, 1),
+            Period::Month(y, m) => NaiveDate::from_ymd_opt(y, m + 1, 1),
+            Period::Year(y) => NaiveDate::from_ymd_opt(y + 1, 1, 1),
+        };
+        next.expect("valid date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+    }
+
+    pub fn label(&self) -> String {
+        match *self {
+            Period::Month(y, m) => format!("{y}-{m:02}"),
+            Period::Year(y) => format!("{y}"),
+        }
+    }
+
+    fn contains_month(&self, y: i32, m: u32) -> bool {
+        match *self {
+            Period::Month(py, pm) => py == y && pm == m,
+            Period::Year(py) => py == y,
+        }
+    }
+}
+
+/// One row of the `metrics` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub period: String,
+    pub scope_kind: String,
+    pub scope: String,
+    pub kpi: String,
+    pub numerator: f64,
+    pub denominator: Option<f64>,
+    pub rate: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub sample_ok: bool,
+    /// Number of items behind the row (for `sample_ok`; not an output column).
+    pub items: u64,
+}
+
+/// The result of a metrics run.
+pub struct Metrics {
+    pub period: Period,
+    pub as_of: NaiveDateTime,
+    pub rows: Vec<MetricRow>,
+    /// Every judged item, for tracing a figure back to its rows.
+    pub items: DataFrame,
+    pub policy_fingerprint: String,
+}
+
+/// The SQL literal values of the policy, by placeholder name.
+pub fn sql_params(policy: &Policy, as_of: NaiveDateTime) -> BTreeMap<&'static str, String> {
+    let mut p = BTreeMap::new();
+    for (k, v) in &policy.sla.limits {
+        p.insert(*k, v.to_string());
+    }
+    p.insert(
+        "as_of",
+        format!("TIMESTAMP '{}'", as_of.format("%Y-%m-%d %H:%M:%S")),
+    );
+    p.insert(
+        "due_basis",
+        match policy.due_basis {
+            DueBasis::Agreed => "agreed",
+            DueBasis::Original => "original",
+        }
+        .to_string(),
+    );
+    p.insert("satisfied_min", policy.satisfied_min.to_string());
+    p.insert(
+        "satisfaction_by_touch",
+        if policy.satisfaction_by_touch {
+            "TRUE"
+        } else {
+            "FALSE"
+        }
+        .to_string(),
+    );
+    p.insert("abs_tolerance", policy.abs_tolerance.to_string());
+    // A float literal with a decimal point in every engine (0 → 0.0).
+    p.insert("pct_tolerance", format!("{:?}", policy.pct_tolerance));
+    p
+}
+
+/// Runs every KPI query at `as_of` and pools the items for `period`.
+pub fn compute(
+    lake: &Lake,
+    policy: &Policy,
+    period: Period,
+    as_of: NaiveDateTime,
+) -> Result<Metrics> {
+    let ctx = stage::context(lake, as_of)?;
+    let params = sql_params(policy, as_of);
+    let mut frames = Vec::new();
+    for q in queries::metrics() {
+        let sql = q.render_for_polars(&params)?;
+        let mut c = ctx.clone();
+        let df = c
+            .execute(&sql)
+            .and_then(|lf| lf.collect())
+            .context(|| format!("running queries/{}", q.file))?;
+        frames.push(
+            normalise_items(df)
+                .context(|| format!("queries/{} returned unexpected columns", q.file))?,
+        );
+    }
+    let mut items = frames.remove(0);
+    for f in &frames {
+        items.vstack_mut(f).context(|| "collecting items".into())?;
+    }
+    let months = reported_months(lake, as_of);
+    let in_period: Vec<(i32, u32)> = months
+        .iter()
+        .copied()
+        .filter(|(y, m)| period.contains_month(*y, *m))
+        .collect();
+    let items = filter_months(&items, &in_period)?;
+    let rows = pool(&items, period, &in_period, policy.min_sample)?;
+    Ok(Metrics {
+        period,
+        as_of,
+        rows,
+        items,
+        policy_fingerprint: policy.fingerprint.clone(),
+    })
+}
+
+/// Casts a query's output to the item schema, so every query's items stack.
+fn normalise_items(df: DataFrame) -> PolarsResult<DataFrame> {
+    df.lazy()
+        .select([
+            col("kpi").cast(DataType::String),
+            col("item_id").cast(DataType::String),
+            col("department").cast(DataType::String),
+            col("staff_id").cast(DataType::String),
+            col("period_year").cast(DataType::Int32),
+            col("period_month").cast(DataType::Int32),
+            col("num").cast(DataType::Float64),
+            col("den").cast(DataType::Float64),
+        ])
+        .collect()
+}
+
+/// Months from the earliest one any table's own time falls in, up to the month that
+/// contains `as_of − 1 s` (the spec's "reported periods").
+pub fn reported_months(lake: &Lake, as_of: NaiveDateTime) -> Vec<(i32, u32)> {
+    let first = lake
+        .manifest
+        .tables
+        .values()
+        .flat_map(|t| t.files.iter())
+        .filter_map(|f| f.year.zip(f.month))
+        .min();
+    let last_instant = as_of - chrono::Duration::seconds(1);
+    let last = (last_instant.year(), last_instant.month());
+    let mut out = Vec::new();
+    if let Some(mut cur) = first {
+        while cur <= last {
+            out.push(cur);
+            cur = if cur.1 == 12 {
+                (cur.0 + 1, 1)
+            } else {
+                (cur.0, cur.1 + 1)
+            };
+        }
+    }
+    out
+}
+
+fn filter_months(items: &DataFrame, months: &[(i32, u32)]) -> Result<DataFrame> {
+    let ys = items
+        .column("period_year")
+        .context(|| "period_year".into())?
+        .i32()
+        .context(|| "period_year".into())?
+        .clone();
+    let ms = items
+        .column("period_month")
+        .context(|| "period_month".into())?
+        .i32()
+        .context(|| "period_month".into())?
+        .clone();
+    let mask: BooleanChunked = ys
+        .iter()
+        .zip(ms.iter())
+        .map(|(y, m)| Some(matches!((y, m), (Some(y), Some(m)) if months.contains(&(y, m as u32)))))
+        .collect();
+    items
+        .filter(&mask)
+        .context(|| "filtering items by period".into())
+}
+
+/// 95% Wilson score interval of `k` successes in `n` trials.
+pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
+    if n <= 0.0 {
+        return None;
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let p = k / n;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    // At p = 0 or 1 the bound is exactly 0 or 1; floating point would give 1e-17 off.
+    let lo = if k <= 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if k >= n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    Some((lo, hi))
+}
+
+#[derive(Default, Clone, Copy)]
+struct Acc {
+    num: f64,
+    den: f64,
+    items: u64,
+}
+
+/// Pools items into metric rows: per month of the period, and the year when the period
+/// is a year.
+fn pool(
+    items: &DataFrame,
+    period: Period,
+    months: &[(i32, u32)],
+    min_sample: u64,
+) -> Result<Vec<MetricRow>> {
+    let s = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(items
+            .column(name)
+            .context(|| name.to_string())?
+            .str()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
+    };
+    let kpi = s("kpi")?;
+    let dept = s("department")?;
+    let staff = s("staff_id")?;
+    let year = items
+        .column("period_year")
+        .context(|| "period_year".into())?
+        .i32()
+        .context(|| "period_year".into())?
+        .clone();
+    let month = items
+        .column("period_month")
+        .context(|| "period_month".into())?
+        .i32()
+        .context(|| "period_month".into())?
+        .clone();
+    let num = items
+        .column("num")
+        .context(|| "num".into())?
+        .f64()
+        .context(|| "num".into())?
+        .clone();
+    let den = items
+        .column("den")
+        .context(|| "den".into())?
+        .f64()
+        .context(|| "den".into())?
+        .clone();
+
+    // (period label, scope kind, scope, kpi) → sums. BTreeMap: rows come out sorted.
+    let mut acc: BTreeMap<(String, &'static str, String, String), Acc> = BTreeMap::new();
+    for i in 0..items.height() {
+        let (Some(k), Some(y), Some(m)) = (kpi[i].clone(), year.get(i), month.get(i)) else {
+            continue;
+        };
+        let mut labels = vec![format!("{y}-{m:02}")];
+        if matches!(period, Period::Year(_)) {
+            labels.push(format!("{y}"));
+        }
+        let mut scopes: Vec<(&'static str, String)> = Vec::new();
+        match &dept[i] {
+            None => scopes.push(("company", "all".to_string())),
+            Some(d) => {
+                scopes.push(("department", d.clone()));
+                if let Some(p) = &staff[i] {
+                    scopes.push(("staff", p.clone()));
+                }
+            }
+        }
+        for label in &labels {
+            for (kind, scope) in &scopes {
+                let a = acc
+                    .entry((label.clone(), kind, scope.clone(), k.clone()))
+                    .or_default();
+                a.num += num.get(i).unwrap_or(0.0);
+                a.den += den.get(i).unwrap_or(0.0);
+                a.items += 1;
+            }
+        }
+    }
+    // Company and department figures get a row in every month of the period even when
+    // the month had no items (0 / 0, no rate): a missing row would read as "not computed".
+    let mut labels: Vec<String> = months.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
+    if let (Period::Year(y), false) = (period, months.is_empty()) {
+        labels.push(y.to_string());
+    }
+    let mut combos: Vec<(&'static str, String, String)> = Vec::new();
+    for q in queries::metrics() {
+        for scope in q.list("scopes") {
+            for code in q.list("codes") {
+                let c = match scope {
+                    "company" => ("company", "all".to_string(), code.to_string()),
+                    dept => ("department", dept.to_string(), code.to_string()),
+                };
+                if !combos.contains(&c) {
+                    combos.push(c);
+                }
+            }
+        }
+    }
+    for (_, kind, scope, kpi) in acc.keys() {
+        if *kind != "staff" && !combos.contains(&(*kind, scope.clone(), kpi.clone())) {
+            combos.push((kind, scope.clone(), kpi.clone()));
+        }
+    }
+    for label in &labels {
+        for (kind, scope, kpi) in &combos {
+            acc.entry((label.clone(), kind, scope.clone(), kpi.clone()))
+                .or_default();
+        }
+    }
+    Ok(acc
+        .into_iter()
+        .map(|((period, kind, scope, kpi), a)| {
+            let volume = VOLUMES.contains(&kpi.as_str());
+            let denominator = (!volume).then_some(a.den);
+            let rate = if volume {
+                Some(a.num)
+            } else if a.den > 0.0 {
+                Some(a.num / a.den)
+            } else {
+                None
+            };
+            let ci = if volume || NOT_PROPORTIONS.contains(&kpi.as_str()) {
+                None
+            } else {
+                wilson(a.num, a.den)
+            };
+            MetricRow {
+                period,
+                scope_kind: kind.to_string(),
+                scope,
+                kpi,
+                numerator: a.num,
+                denominator,
+                rate,
+                ci_low: ci.map(|c| c.0),
+                ci_high: ci.map(|c| c.1),
+                // Volumes are counts, not samples.
+                sample_ok: volume || a.items >= min_sample,
+                items: a.items,
+            }
+        })
+        .collect())
+}
+
+/// The `metrics` rows as a frame with the spec's columns.
+pub fn to_frame(rows: &[MetricRow]) -> Result<DataFrame> {
+    let n = rows.len();
+    let cols = vec![
+        Column::new(
+            "period".into(),
+            rows.iter().map(|r| r.period.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "scope_kind".into(),
+            rows.iter()
+                .map(|r| r.scope_kind.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "scope".into(),
+            rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "kpi".into(),
+            rows.iter().map(|r| r.kpi.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "numerator".into(),
+            rows.iter().map(|r| r.numerator).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "denominator".into(),
+            rows.iter().map(|r| r.denominator).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rate".into(),
+            rows.iter().map(|r| r.rate).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ci_low".into(),
+            rows.iter().map(|r| r.ci_low).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ci_high".into(),
+            rows.iter().map(|r| r.ci_high).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "sample_ok".into(),
+            rows.iter().map(|r| r.sample_ok).collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(n, cols).context(|| "building the metrics table".into())
+}
+
+fn num_text(v: f64) -> String {
+    // Shortest text that reads back as the same double; integers without ".0".
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes `metrics.csv`, `metrics.parquet`, `metric_items.parquet` and `metrics.json`
+/// (period, as-of, policy fingerprint) into `out`.
+pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).at(out)?;
+    let csv_path = out.join("metrics.csv");
+    let mut w = csv::Writer::from_path(&csv_path).map_err(|e| Error::Io {
+        path: csv_path.clone(),
+        source: e.into(),
+    })?;
+    let io = |e: csv::Error| Error::Io {
+        path: csv_path.clone(),
+        source: e.into(),
+    };
+    w.write_record(METRICS_COLUMNS).map_err(io)?;
+    let opt = |v: Option<f64>| v.map(num_text).unwrap_or_default();
+    for r in &m.rows {
+        w.write_record([
+            r.period.clone(),
+            r.scope_kind.clone(),
+            r.scope.clone(),
+            r.kpi.clone(),
+            num_text(r.numerator),
+            opt(r.denominator),
+            opt(r.rate),
+            opt(r.ci_low),
+            opt(r.ci_high),
+            r.sample_ok.to_string(),
+        ])
+        .map_err(io)?;
+    }
+    w.flush().at(&csv_path)?;
+    let kv = vec![
+        ("lvyue.period".to_string(), m.period.label()),
+        (
+            "lvyue.as_of".to_string(),
+            m.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ),
+        (
+            "lvyue.policy_fingerprint".to_string(),
+            m.policy_fingerprint.clone(),
+        ),
+    ];
+    let pq = out.join("metrics.parquet");
+    crate::lake::write::write_parquet_file(&mut to_frame(&m.rows)?, &pq, kv.clone())?;
+    let items_path = out.join("metric_items.parquet");
+    let mut items = m
+        .items
+        .sort(
+            ["kpi", "department", "item_id"],
+            SortMultipleOptions::default().with_nulls_last(false),
+        )
+        .context(|| "sorting items".into())?;
+    crate::lake::write::write_parquet_file(&mut items, &items_path, kv)?;
+    let meta = out.join("metrics.json");
+    let body = serde_json::json!({
+        "period": m.period.label(),
+        "as_of": m.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "policy_fingerprint": m.policy_fingerprint,
+        "rows": m.rows.len(),
+    });
+    std::fs::write(
+        &meta,
+        serde_json::to_string_pretty(&body).expect("json") + "\n",
+    )
+    .at(&meta)?;
+    Ok(vec![csv_path, pq, items_path, meta])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(Period::parse("2025-05"), Ok(Period::Month(2025, 5)));
+        assert_eq!(Period::parse("2025"), Ok(Period::Year(2025)));
+        assert!(Period::parse("2025-13").is_err());
+        assert!(Period::parse("May").is_err());
+        assert_eq!(
+            Period::Month(2025, 12).end().to_string(),
+            "2026-01-01 00:00:00"
+        );
+        assert_eq!(Period::Year(2025).end().to_string(), "2026-01-01 00:00:00");
+        assert_eq!(Period::Month(2025, 4).label(), "2025-04");
+    }
+
+    #[test]
+    fn wilson_matches_hand_computation() {
+        // 28 of 29: p = 0.965517, z² = 3.841459; centre = (p + z²/58)/(1 + z²/29)
+        // = 1.031749/1.132464 = 0.911066; half = z·sqrt(p(1−p)/29 + z²/3364)/(1 + z²/29)
+        // = 1.959964 × 0.047854/1.132464 = 0.082821 (worked by hand): 0.8282 to 0.9939.
+        let (lo, hi) = wilson(28.0, 29.0).unwrap();
+        assert!((lo - 0.8282).abs() < 1e-4, "{lo}");
+        assert!((hi - 0.9939).abs() < 1e-4, "{hi}");
+        let (lo, hi) = wilson(0.0, 10.0).unwrap();
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.2775).abs() < 1e-4, "{hi}");
+        assert_eq!(wilson(0.0, 0.0), None);
+    }
+}

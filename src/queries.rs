@@ -1,0 +1,231 @@
+//! The SQL definitions in `queries/`, compiled into the binary so a run never depends on
+//! the working folder. Each file starts with a header of `-- key: value` lines (id,
+//! clause, department, descriptions, the policy values it uses); the catalogue is read
+//! from these headers, so the SQL file is the one place a KPI or rule lives.
+//!
+//! Policy values reach the SQL as named placeholders `{name}`, replaced by the typed
+//! policy's values rendered as SQL literals (numbers, `TRUE`/`FALSE`, quoted codes, a
+//! `TIMESTAMP '…'` for `as_of`) — never free text from the user. A placeholder with no
+//! value is an error, so a typo cannot run silently.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// One SQL file of `queries/`.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// File name, e.g. `metrics/K1_sales.sql`.
+    pub file: &'static str,
+    pub sql: &'static str,
+    pub header: BTreeMap<String, String>,
+}
+
+impl Query {
+    fn new(file: &'static str, sql: &'static str) -> Query {
+        Query {
+            file,
+            sql,
+            header: parse_header(sql),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.header.get(key).map_or("", String::as_str)
+    }
+
+    /// A comma-separated header value as a list.
+    pub fn list(&self, key: &str) -> Vec<&str> {
+        self.get(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The policy values the header says the query uses.
+    pub fn policy_keys(&self) -> Vec<&str> {
+        self.list("policy")
+    }
+
+    /// The SQL with every `{name}` replaced from `params`.
+    pub fn render(&self, params: &BTreeMap<&str, String>) -> Result<String> {
+        render(self.file, self.sql, params)
+    }
+
+    /// The rendered SQL in the dialect polars parses (see [`for_polars`]).
+    pub fn render_for_polars(&self, params: &BTreeMap<&str, String>) -> Result<String> {
+        Ok(for_polars(&self.render(params)?))
+    }
+}
+
+/// The KPI definitions, in report order.
+pub fn metrics() -> Vec<Query> {
+    vec![
+        Query::new("metrics/K1.sql", include_str!("../queries/metrics/K1.sql")),
+        Query::new(
+            "metrics/K1_sales.sql",
+            include_str!("../queries/metrics/K1_sales.sql"),
+        ),
+        Query::new(
+            "metrics/K1_cs.sql",
+            include_str!("../queries/metrics/K1_cs.sql"),
+        ),
+        Query::new(
+            "metrics/K1_warehouse.sql",
+            include_str!("../queries/metrics/K1_warehouse.sql"),
+        ),
+        Query::new("metrics/K2.sql", include_str!("../queries/metrics/K2.sql")),
+        Query::new("metrics/K3.sql", include_str!("../queries/metrics/K3.sql")),
+        Query::new("metrics/K4.sql", include_str!("../queries/metrics/K4.sql")),
+        Query::new("metrics/K5.sql", include_str!("../queries/metrics/K5.sql")),
+    ]
+}
+
+/// Reads the leading `-- key: value` lines; a line starting with `--` and spaces
+/// continues the previous value.
+fn parse_header(sql: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut last: Option<String> = None;
+    for line in sql.lines() {
+        let Some(rest) = line.strip_prefix("--") else {
+            break;
+        };
+        if let Some(cont) = rest.strip_prefix("   ") {
+            if let Some(k) = &last {
+                let v: &mut String = out.get_mut(k).expect("last key present");
+                v.push(' ');
+                v.push_str(cont.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = rest.trim().split_once(':') {
+            let k = k.trim().to_string();
+            out.insert(k.clone(), v.trim().to_string());
+            last = Some(k);
+        }
+    }
+    out
+}
+
+/// Replaces `{name}` placeholders. Braces are not otherwise used in the query language
+/// subset, so any `{…}` is a placeholder.
+pub fn render(file: &str, sql: &str, params: &BTreeMap<&str, String>) -> Result<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let j = after
+            .find('}')
+            .ok_or_else(|| Error::Usage(format!("queries/{file}: unclosed placeholder brace")))?;
+        let name = &after[..j];
+        let value = params.get(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "queries/{file}: placeholder {{{name}}} has no policy value"
+            ))
+        })?;
+        out.push_str(value);
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Rewrites the one construct of the portable subset that polars' SQL parser reads
+/// differently: the standard interval literal `INTERVAL '48' HOUR` (what DuckDB and
+/// Spark run, and what `queries/` holds) becomes `INTERVAL '48 hours'`. Units: HOUR,
+/// DAY, MINUTE, SECOND.
+pub fn for_polars(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(i) = rest.find("INTERVAL '") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "INTERVAL '".len()..];
+        let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let tail = &after[digits.len()..];
+        let unit = ["HOUR", "DAY", "MINUTE", "SECOND"]
+            .into_iter()
+            .find(|u| tail.starts_with(&format!("' {u}")));
+        match (digits.is_empty(), unit) {
+            (false, Some(u)) => {
+                out.push_str(&format!("INTERVAL '{digits} {}s'", u.to_lowercase()));
+                rest = &tail[2 + u.len()..];
+            }
+            _ => {
+                out.push_str("INTERVAL '");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `{name}` a query uses.
+pub fn placeholders(sql: &str) -> Vec<String> {
+    let mut out: Vec<String> = sql
+        .split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_string()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_complete_and_declare_every_placeholder() {
+        for q in metrics() {
+            for key in [
+                "id",
+                "clause",
+                "department",
+                "scopes",
+                "codes",
+                "description_zh",
+                "description_en",
+                "grain",
+            ] {
+                assert!(!q.get(key).is_empty(), "{}: header has no {key}", q.file);
+            }
+            let mut declared: Vec<String> = q.policy_keys().iter().map(|s| s.to_string()).collect();
+            declared.sort();
+            assert_eq!(
+                declared,
+                placeholders(q.sql),
+                "{}: policy header vs placeholders",
+                q.file
+            );
+        }
+    }
+
+    #[test]
+    fn intervals_are_rewritten_for_polars_only_in_the_standard_form() {
+        assert_eq!(
+            for_polars("a + INTERVAL '48' HOUR < b + INTERVAL '7' DAY"),
+            "a + INTERVAL '48 hours' < b + INTERVAL '7 days'"
+        );
+        assert_eq!(for_polars("INTERVAL '2 hours'"), "INTERVAL '2 hours'");
+        assert_eq!(for_polars("x = 'INTERVAL '"), "x = 'INTERVAL '");
+    }
+
+    #[test]
+    fn render_substitutes_and_rejects_unknown_placeholders() {
+        let mut p = BTreeMap::new();
+        p.insert("h", "24".to_string());
+        assert_eq!(
+            render("x", "a + INTERVAL '{h}' HOUR", &p).unwrap(),
+            "a + INTERVAL '24' HOUR"
+        );
+        let e = render("x.sql", "a > {hours}", &p).unwrap_err().to_string();
+        assert!(
+            e.contains("queries/x.sql: placeholder {hours} has no policy value"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! Metrics stage: the hand-worked K1–K5 values of fixtures/README.md, per month and
+//! year, for the company, the departments and a few people.
+
+use std::collections::BTreeMap;
+
+use crate::util::*;
+
+/// (period, scope_kind, scope, kpi)
+type Key = (String, String, String, String);
+/// (numerator, denominator) as written
+type Fraction = (String, String);
+/// kpi, scope kind, scope, and the fractions for April, May, June and the year
+type Expected = (
+    &'static str,
+    &'static str,
+    &'static str,
+    [(&'static str, &'static str); 4],
+);
+
+/// (period, scope_kind, scope, kpi) → (numerator, denominator) from a metrics.csv.
+fn read_metrics(path: &std::path::Path) -> (String, BTreeMap<Key, Fraction>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[2].to_string(),
+                    f[3].to_string(),
+                ),
+                (f[4].to_string(), f[5].to_string()),
+            )
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The README's tables: kpi, scope kind, scope, then (numerator, denominator) for
+/// April, May, June and the year.
+const EXPECTED: &[Expected] = &[
+    (
+        "K1",
+        "company",
+        "all",
+        [("28", "29"), ("30", "30"), ("24", "25"), ("82", "84")],
+    ),
+    (
+        "K1",
+        "department",
+        "sales",
+        [("28", "29"), ("29", "30"), ("24", "25"), ("81", "84")],
+    ),
+    (
+        "K1",
+        "department",
+        "cs",
+        [("29", "29"), ("30", "30"), ("24", "25"), ("83", "84")],
+    ),
+    (
+        "K1",
+        "department",
+        "warehouse",
+        [("27", "29"), ("30", "30"), ("24", "25"), ("81", "84")],
+    ),
+    (
+        "K2",
+        "company",
+        "all",
+        [("27", "28"), ("31", "31"), ("23", "25"), ("81", "84")],
+    ),
+    (
+        "K2",
+        "department",
+        "logistics",
+        [("27", "28"), ("31", "31"), ("23", "25"), ("81", "84")],
+    ),
+    (
+        "K2_original",
+        "company",
+        "all",
+        [("25", "28"), ("30", "31"), ("23", "25"), ("78", "84")],
+    ),
+    (
+        "K2_otif_line",
+        "company",
+        "all",
+        [("29", "30"), ("32", "32"), ("23", "25"), ("84", "87")],
+    ),
+    (
+        "K3",
+        "company",
+        "all",
+        [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
+    ),
+    (
+        "K3",
+        "department",
+        "cs",
+        [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
+    ),
+    (
+        "K3_mean",
+        "company",
+        "all",
+        [("32", "8"), ("35", "9"), ("33", "8"), ("100", "25")],
+    ),
+    (
+        "K4",
+        "company",
+        "all",
+        [("9", "10"), ("8", "10"), ("10", "10"), ("27", "30")],
+    ),
+    (
+        "K4",
+        "department",
+        "warehouse",
+        [("9", "10"), ("8", "10"), ("10", "10"), ("27", "30")],
+    ),
+    (
+        "K4_value",
+        "company",
+        "all",
+        [
+            ("12624", "12660"),
+            ("12585", "12660"),
+            ("11940", "11940"),
+            ("37149", "37260"),
+        ],
+    ),
+    (
+        "K5",
+        "company",
+        "all",
+        [("29", ""), ("30", ""), ("25", ""), ("84", "")],
+    ),
+    (
+        "K5_amount",
+        "company",
+        "all",
+        [("3700", ""), ("3603.5", ""), ("2946", ""), ("10249.5", "")],
+    ),
+    (
+        "K5_cancelled",
+        "company",
+        "all",
+        [("1", ""), ("0", ""), ("1", ""), ("2", "")],
+    ),
+    (
+        "K5_amount_cancelled",
+        "company",
+        "all",
+        [("118", ""), ("0", ""), ("118", ""), ("236", "")],
+    ),
+    // People: the counters' K4 and S03's steps across the department move.
+    (
+        "K4",
+        "staff",
+        "W01",
+        [("5", "5"), ("3", "5"), ("5", "5"), ("13", "15")],
+    ),
+    (
+        "K4",
+        "staff",
+        "W02",
+        [("4", "5"), ("5", "5"), ("5", "5"), ("14", "15")],
+    ),
+];
+
+const PERIODS: [&str; 4] = ["2025-04", "2025-05", "2025-06", "2025"];
+
+#[test]
+fn fixture_kpis_equal_the_hand_worked_values() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    // The year run (default as-of: the end of 2025) and one run per month (default
+    // as-of: the end of that month) must both give the README's numbers.
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025", "--out", "year",
+    ]);
+    let (header, year) = read_metrics(&w.path("year/metrics.csv"));
+    assert_eq!(
+        header,
+        "period,scope_kind,scope,kpi,numerator,denominator,rate,ci_low,ci_high,sample_ok"
+    );
+    let mut monthly = BTreeMap::new();
+    for p in &PERIODS[..3] {
+        w.ok(&["metrics", "--lake", "lake", "--period", p, "--out", p]);
+        monthly.extend(read_metrics(&w.path(&format!("{p}/metrics.csv"))).1);
+    }
+    for (kpi, kind, scope, values) in EXPECTED {
+        for (period, (num, den)) in PERIODS.iter().zip(values) {
+            let key = (
+                period.to_string(),
+                kind.to_string(),
+                scope.to_string(),
+                kpi.to_string(),
+            );
+            let want = (num.to_string(), den.to_string());
+            assert_eq!(year.get(&key), Some(&want), "year run: {key:?}");
+            if period.len() == 7 {
+                assert_eq!(monthly.get(&key), Some(&want), "month run: {key:?}");
+            }
+        }
+    }
+    // S03 was in sales in April (5 orders as rep) and in cs from 05-16 (one confirmation).
+    let s03 = |p: &str| {
+        year.get(&(p.into(), "staff".into(), "S03".into(), "K1".into()))
+            .cloned()
+    };
+    assert_eq!(s03("2025-04"), Some(("5".into(), "5".into())));
+    assert_eq!(s03("2025-05"), Some(("1".into(), "1".into())));
+    assert_eq!(s03("2025-06"), None);
+    let meta = std::fs::read_to_string(w.path("year/metrics.json")).unwrap();
+    assert!(
+        meta.contains("\"as_of\": \"2026-01-01 00:00:00\""),
+        "{meta}"
+    );
+    assert!(
+        meta.contains(&format!(
+            "\"policy_fingerprint\": \"{}\"",
+            lvyue::policy::Policy::default().fingerprint
+        )),
+        "{meta}"
+    );
+}
+
+#[test]
+fn as_of_hides_what_happened_later_and_censors_undue_items() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    // At 2025-06-04 09:00 SO-2506-02's K1 deadline (06-04 10:00) has not passed: it is not
+    // judged yet. Decided June orders so far: 01, 03, 04 (06-02/03 signings, decision at
+    // 9 h), 05 and 06 (decision at 17 h and 16 h on 06-04 → after 09:00, not yet).
+    w.ok(&[
+        "metrics",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-06",
+        "--as-of",
+        "2025-06-04 09:00:00",
+        "--out",
+        "early",
+    ]);
+    let (_, m) = read_metrics(&w.path("early/metrics.csv"));
+    let k1 = m
+        .get(&(
+            "2025-06".into(),
+            "company".into(),
+            "all".into(),
+            "K1".into(),
+        ))
+        .cloned();
+    assert_eq!(k1, Some(("3".into(), "3".into())));
+    // One hour after the deadline it is judged, late.
+    w.ok(&[
+        "metrics",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-06",
+        "--as-of",
+        "2025-06-04T11:00:00+08:00",
+        "--out",
+        "later",
+    ]);
+    let (_, m) = read_metrics(&w.path("later/metrics.csv"));
+    let k1 = m
+        .get(&(
+            "2025-06".into(),
+            "company".into(),
+            "all".into(),
+            "K1".into(),
+        ))
+        .cloned();
+    assert_eq!(k1, Some(("3".into(), "4".into())));
+    let out = w.run(&[
+        "metrics", "--lake", "lake", "--period", "2025-13", "--out", "x",
+    ]);
+    assert!(
+        stderr(&out).contains("--period: expected a month such as 2025-05"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn due_basis_original_changes_k2_only() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    w.write("p.toml", "[delivery]\ndue_basis = \"original\"\n");
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025", "--policy", "p.toml", "--out", "o",
+    ]);
+    let (_, m) = read_metrics(&w.path("o/metrics.csv"));
+    let get = |p: &str, k: &str| {
+        m.get(&(p.into(), "company".into(), "all".into(), k.into()))
+            .cloned()
+            .unwrap()
+    };
+    // Under the original basis SO-2504-25 is due 05-01 (May) and late.
+    assert_eq!(get("2025", "K2"), ("78".into(), "84".into()));
+    assert_eq!(get("2025-05", "K2"), ("30".into(), "31".into()));
+    assert_eq!(get("2025", "K2_original"), ("78".into(), "84".into()));
+    assert_eq!(get("2025", "K1"), ("82".into(), "84".into()));
+}
