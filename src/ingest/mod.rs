@@ -179,7 +179,9 @@ struct Acc {
     origin: Vec<usize>,
     live: Vec<bool>,
     replaced_in_batch: Vec<bool>,
-    key_index: HashMap<String, usize>,
+    key_index: PlHashMap<String, usize>,
+    /// Source line of each row (for naming the first of two duplicates).
+    lines: Vec<u64>,
     order_ids: Vec<Option<String>>,
 }
 
@@ -191,7 +193,8 @@ impl Acc {
             origin: Vec::new(),
             live: Vec::new(),
             replaced_in_batch: Vec::new(),
-            key_index: HashMap::new(),
+            key_index: PlHashMap::new(),
+            lines: Vec::new(),
             order_ids: Vec::new(),
         }
     }
@@ -371,19 +374,13 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             .collect();
         let order_col = t.column_index("order_id");
         let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
-        let mut file_keys: HashMap<String, u64> = HashMap::new();
         let pos = sheet.format.position_word();
         for row in &sheet.rows {
             let record_json = || {
                 let m: serde_json::Map<String, serde_json::Value> = sheet
                     .headers
                     .iter()
-                    .zip(
-                        row.cells
-                            .iter()
-                            .map(String::as_str)
-                            .chain(std::iter::repeat("")),
-                    )
+                    .zip(row.cells.iter().chain(std::iter::repeat("")))
                     .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
                     .collect();
                 serde_json::Value::Object(m).to_string()
@@ -409,9 +406,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             let mut values = Vec::with_capacity(t.columns.len());
             let mut failed = false;
             for (ci, c) in t.columns.iter().enumerate() {
-                let raw = field_of[ci]
-                    .and_then(|f| row.cells.get(f))
-                    .map_or("", String::as_str);
+                let raw = field_of[ci].and_then(|f| row.cells.get(f)).unwrap_or("");
                 let header = field_of[ci].map_or(c.name, |f| sheet.headers[f].as_str());
                 match parse::parse_value(raw, c.ty, lake.tz) {
                     Ok(Value::Null) if c.required => {
@@ -448,23 +443,25 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 .map(|&k| key_part(&values[k]))
                 .collect::<Vec<_>>()
                 .join("\u{1f}");
-            if let Some(first) = file_keys.get(&key) {
+            // One map serves both checks: a key seen earlier in this file is a duplicate
+            // (quarantined), one seen in an earlier file is a correction (replaces it).
+            let replaced = acc.key_index.get(&key).copied();
+            if let Some(first) = replaced.filter(|&p| acc.origin[p] == src_idx) {
                 let kc = t.key.join("+");
                 bad(
                     &kc,
                     &key.replace('\u{1f}', "+"),
                     reason::DUPLICATE_KEY,
-                    format!("same {kc} as {pos} {first} of this file"),
+                    format!("same {kc} as {pos} {} of this file", acc.lines[first]),
                 );
                 continue;
             }
-            file_keys.insert(key.clone(), row.line);
-            let replaced = acc.key_index.get(&key).copied();
             if let Some(prev) = replaced {
                 acc.live[prev] = false;
                 rec.rows_replaced += 1;
             }
             acc.key_index.insert(key, acc.live.len());
+            acc.lines.push(row.line);
             acc.origin.push(src_idx);
             acc.live.push(true);
             acc.replaced_in_batch.push(replaced.is_some());

@@ -4,6 +4,8 @@
 //! that does not parse yields a reason that names what was expected, which the ingest
 //! stage writes to the quarantine with the cell's position.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
@@ -25,16 +27,21 @@ pub enum Value {
 }
 
 /// Folds full-width ASCII forms (０-９, ：, ／, ，, ．, －, full-width space) to ASCII and trims.
-pub fn normalize(raw: &str) -> String {
-    raw.chars()
+/// Borrows when there is nothing to fold (the common case: no allocation per cell).
+pub fn normalize(raw: &str) -> Cow<'_, str> {
+    let wide = |c: char| c == '\u{3000}' || ('\u{FF01}'..='\u{FF5E}').contains(&c);
+    if !raw.chars().any(wide) {
+        return Cow::Borrowed(raw.trim());
+    }
+    let folded: String = raw
+        .chars()
         .map(|c| match c {
             '\u{3000}' => ' ',
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,
         })
-        .collect::<String>()
-        .trim()
-        .to_string()
+        .collect();
+    Cow::Owned(folded.trim().to_string())
 }
 
 /// Parses one cell. Empty text is `Null`; the caller decides whether null is allowed.
@@ -123,6 +130,12 @@ pub fn parse_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
 }
 
 fn parse_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
+    // Only an ISO form can carry an offset, after its 10-character date: skip the
+    // (slow, format-string) parsers for the common local forms.
+    let tail = s.get(10..).unwrap_or("");
+    if !tail.contains(['Z', 'z', '+', '-']) {
+        return None;
+    }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d);
     }

@@ -56,7 +56,8 @@ pub enum TextEncoding {
 #[derive(Debug)]
 pub struct RawRow {
     pub line: u64,
-    pub cells: Vec<String>,
+    /// One allocation per row (a CSV record), not one per cell.
+    pub cells: csv::StringRecord,
     /// A problem with the row as a whole (wrong field count, invalid JSON): (column, reason).
     pub problem: Option<(String, String)>,
 }
@@ -190,7 +191,7 @@ fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
         })?;
         let line = rec.position().map_or(0, |p| p.line());
         // Blank lines carry no record; csv already skips them, a row of empty fields is kept.
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        let cells = rec;
         let problem = (cells.len() != headers.len()).then(|| {
             (
                 String::new(),
@@ -348,7 +349,7 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> Result<RawSheet> {
         .map(|(line, obj)| match obj {
             Err(why) => RawRow {
                 line,
-                cells: vec![String::new(); headers.len()],
+                cells: csv::StringRecord::from(vec![""; headers.len()]),
                 problem: Some((String::new(), why)),
             },
             Ok(map) => {
@@ -401,7 +402,7 @@ fn read_parquet(path: &Path, bytes: &[u8]) -> Result<RawSheet> {
     let rows = (0..df.height())
         .map(|i| RawRow {
             line: i as u64 + 1,
-            cells: texts.iter().map(|t| t[i].clone()).collect(),
+            cells: texts.iter().map(|t| t[i].as_str()).collect(),
             problem: None,
         })
         .collect();
