@@ -102,6 +102,10 @@ pub struct MetricsArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Also write the SQL as run (DuckDB views of the lake at as-of, and every query
+    /// with its policy values filled in) into DIR, to rerun it in another engine.
+    #[arg(long, value_name = "DIR")]
+    pub emit_sql: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -579,6 +579,29 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
     Ok(vec![csv_path, pq, items_path, meta])
 }
 
+/// Writes `00_views.duckdb.sql` and each query rendered with the policy's values (in
+/// the portable form, as `queries/` holds it) into `dir`.
+pub fn emit_sql(
+    lake: &Lake,
+    policy: &Policy,
+    as_of: NaiveDateTime,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).at(dir)?;
+    let mut out = Vec::new();
+    let views = dir.join("00_views.duckdb.sql");
+    std::fs::write(&views, stage::duckdb_views(lake, as_of)).at(&views)?;
+    out.push(views);
+    let params = sql_params(policy, as_of);
+    for q in queries::metrics() {
+        let name = q.file.rsplit('/').next().unwrap_or(q.file);
+        let p = dir.join(name);
+        std::fs::write(&p, q.render(&params)?).at(&p)?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

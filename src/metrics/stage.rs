@@ -79,3 +79,89 @@ pub fn context(lake: &Lake, as_of: NaiveDateTime) -> Result<SQLContext> {
     ctx.register("activity_ranks", ranks.lazy());
     Ok(ctx)
 }
+
+/// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per
+/// table over exactly the Parquet files lvyue reads, plus `activity_ranks`. Running it
+/// and then the rendered `queries/` files in DuckDB reproduces lvyue's items — the
+/// cross-check of the SQL's portability (`lvyue metrics --emit-sql`).
+pub fn duckdb_views(lake: &Lake, as_of: NaiveDateTime) -> String {
+    let ts = format!("TIMESTAMP '{}'", as_of.format("%Y-%m-%d %H:%M:%S"));
+    let last = (as_of.year(), as_of.month());
+    // Absolute paths, so the views work from any working folder.
+    let root = lake
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| lake.root.clone());
+    let mut out = String::from("-- lvyue: the lake as of the audit's cut-off, for DuckDB\n");
+    for t in TABLES {
+        let files: Vec<String> = lake
+            .manifest
+            .table_files(t.name)
+            .iter()
+            .filter(|f| f.year.zip(f.month).is_none_or(|p| p <= last))
+            .map(|f| {
+                format!(
+                    "'{}'",
+                    root.join(&f.path).display().to_string().replace('\'', "''")
+                )
+            })
+            .collect();
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                let name = c.name;
+                if t.name == "orders" && name == "status" {
+                    format!("CASE WHEN status = 'cancelled' AND cancelled_at > {ts} THEN 'active' ELSE status END AS status")
+                } else if c.ty == ColType::Timestamp && Some(name) != t.time_column {
+                    format!("CASE WHEN {name} > {ts} THEN NULL ELSE {name} END AS {name}")
+                } else {
+                    name.to_string()
+                }
+            })
+            .collect();
+        let body = if files.is_empty() {
+            // No data yet: an empty view with the lake's column types.
+            let typed: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    let ty = match c.ty {
+                        ColType::Timestamp => "TIMESTAMP",
+                        ColType::Date => "DATE",
+                        ColType::Money => "DECIMAL(18,2)",
+                        ColType::Int | ColType::Score => "BIGINT",
+                        ColType::Bool => "BOOLEAN",
+                        _ => "VARCHAR",
+                    };
+                    format!("CAST(NULL AS {ty}) AS {}", c.name)
+                })
+                .collect();
+            format!("SELECT {} WHERE FALSE", typed.join(", "))
+        } else {
+            let filter = t
+                .time_column
+                .map(|tc| format!("\nWHERE {tc} <= {ts}"))
+                .unwrap_or_default();
+            format!(
+                "SELECT {}\nFROM read_parquet([{}]){filter}",
+                cols.join(",\n       "),
+                files.join(", ")
+            )
+        };
+        out.push_str(&format!(
+            "CREATE OR REPLACE VIEW {} AS\n{body};\n\n",
+            t.name
+        ));
+    }
+    let ranks: Vec<String> = ACTIVITIES
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("('{a}', {i})"))
+        .collect();
+    out.push_str(&format!(
+        "CREATE OR REPLACE VIEW activity_ranks AS\nSELECT * FROM (VALUES {}) AS r(activity, activity_rank);\n",
+        ranks.join(", ")
+    ));
+    out
+}

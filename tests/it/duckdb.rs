@@ -78,3 +78,88 @@ fn duckdb_reads_the_same_values_and_months() {
     // A spot check against the case book: SO-2504-24 was cancelled.
     assert!(lines.iter().any(|l| l.starts_with("SO-2504-24|2025-04-21 10:00:00|2025-04-21 12:00:00|2025-04-27|118.00|False|cancelled|2025|4")), "{text}");
 }
+
+/// Runs the emitted SQL (lake views at as-of + every rendered query) in DuckDB and
+/// compares its items, grouped by KPI, department, person and month, with lvyue's.
+const CROSS_RUN: &str = r#"
+import sys, glob, os, duckdb
+sql_dir, items_path = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute(open(os.path.join(sql_dir, "00_views.duckdb.sql")).read())
+parts = []
+for f in sorted(glob.glob(os.path.join(sql_dir, "*.sql"))):
+    if f.endswith("00_views.duckdb.sql"):
+        continue
+    q = open(f).read()
+    name = os.path.basename(f)[:-4]
+    con.execute(f"CREATE OR REPLACE VIEW q_{name} AS {q}")
+    parts.append(f"SELECT kpi, coalesce(department, '') AS dept, coalesce(staff_id, '') AS staff, CAST(period_year AS INTEGER) AS y, CAST(period_month AS INTEGER) AS m, CAST(num AS DOUBLE) AS num, CAST(den AS DOUBLE) AS den FROM q_{name}")
+con.execute("CREATE OR REPLACE VIEW duck AS " + " UNION ALL ".join(parts))
+con.execute(f"CREATE OR REPLACE VIEW lv AS SELECT kpi, coalesce(department, '') AS dept, coalesce(staff_id, '') AS staff, period_year AS y, period_month AS m, num, den FROM read_parquet('{items_path}')")
+agg = "SELECT kpi, dept, staff, y, m, count(*) AS n, round(sum(num), 6) AS num, round(coalesce(sum(den), 0), 6) AS den FROM {} GROUP BY ALL"
+# lvyue's items are filtered to the period's reported months; compare those months.
+d = con.execute(f"SELECT * FROM ({agg.format('duck')}) WHERE (y, m) IN (SELECT DISTINCT y, m FROM lv)").fetchall()
+l = con.execute(agg.format('lv')).fetchall()
+d, l = sorted(d), sorted(l)
+print("groups", len(l))
+diff = sorted(set(d) ^ set(l))
+print("mismatches", len(diff))
+for x in diff[:20]:
+    print("  duckdb" if x in d else "  lvyue ", x)
+"#;
+
+#[test]
+fn duckdb_runs_the_same_kpi_sql_and_gets_the_same_items() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    for (period, as_of) in [
+        ("2025", "2025-07-01 00:00:00"),
+        ("2025-06", "2025-06-04 11:00:00"),
+    ] {
+        let out = format!("out-{period}");
+        let sql = format!("sql-{period}");
+        w.ok(&[
+            "metrics",
+            "--lake",
+            "lake",
+            "--period",
+            period,
+            "--as-of",
+            as_of,
+            "--out",
+            &out,
+            "--emit-sql",
+            &sql,
+        ]);
+        let run = Command::new("python3")
+            .args([
+                "-c",
+                CROSS_RUN,
+                w.path(&sql).to_str().unwrap(),
+                w.path(&format!("{out}/metric_items.parquet"))
+                    .to_str()
+                    .unwrap(),
+            ])
+            .output()
+            .expect("python3 is needed for the DuckDB cross-check");
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{period}: {}", stderr(&run));
+        assert!(
+            text.contains("mismatches 0"),
+            "{period}: DuckDB and lvyue differ:\n{text}"
+        );
+        let groups: usize = text
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("groups ")
+            .parse()
+            .unwrap();
+        assert!(groups > 5, "{period}: only {groups} groups compared");
+    }
+}
