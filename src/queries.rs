@@ -79,6 +79,26 @@ pub fn metrics() -> Vec<Query> {
         Query::new("metrics/K3.sql", include_str!("../queries/metrics/K3.sql")),
         Query::new("metrics/K4.sql", include_str!("../queries/metrics/K4.sql")),
         Query::new("metrics/K5.sql", include_str!("../queries/metrics/K5.sql")),
+        Query::new(
+            "metrics/S_tracking_relay.sql",
+            include_str!("../queries/metrics/S_tracking_relay.sql"),
+        ),
+        Query::new(
+            "metrics/S_case_close.sql",
+            include_str!("../queries/metrics/S_case_close.sql"),
+        ),
+        Query::new(
+            "metrics/S_purchasing.sql",
+            include_str!("../queries/metrics/S_purchasing.sql"),
+        ),
+        Query::new(
+            "metrics/S_qc_first_pass.sql",
+            include_str!("../queries/metrics/S_qc_first_pass.sql"),
+        ),
+        Query::new(
+            "metrics/S_complaints_per_100.sql",
+            include_str!("../queries/metrics/S_complaints_per_100.sql"),
+        ),
     ]
 }
 

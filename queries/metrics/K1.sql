@@ -12,19 +12,19 @@ WITH active AS (
   SELECT order_id, signed_at, needs_production FROM orders WHERE status <> 'cancelled'
 ),
 stock AS (
-  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  SELECT order_id, MIN(occurred_at) AS first_at FROM order_events
   WHERE activity IN ('stock_locked', 'stock_short')
   GROUP BY order_id
 ),
 planned AS (
-  SELECT order_id, MIN(planned_at) AS at FROM production_jobs
+  SELECT order_id, MIN(planned_at) AS first_at FROM production_jobs
   WHERE planned_at IS NOT NULL
   GROUP BY order_id
 ),
 items AS (
   SELECT a.order_id,
-         CASE WHEN a.needs_production AND p.at IS NOT NULL AND (s.at IS NULL OR p.at < s.at)
-              THEN p.at ELSE s.at END AS decided_at,
+         CASE WHEN a.needs_production AND p.first_at IS NOT NULL AND (s.first_at IS NULL OR p.first_at < s.first_at)
+              THEN p.first_at ELSE s.first_at END AS decided_at,
          a.signed_at + INTERVAL '{processing_hours}' HOUR AS deadline
   FROM active a
   LEFT JOIN stock s ON s.order_id = a.order_id

@@ -13,12 +13,12 @@ WITH active AS (
   SELECT order_id FROM orders WHERE status <> 'cancelled'
 ),
 submitted AS (
-  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  SELECT order_id, MIN(occurred_at) AS first_at FROM order_events
   WHERE activity = 'submitted_to_cs'
   GROUP BY order_id
 ),
 confirmed AS (
-  SELECT order_id, occurred_at AS at, actor_id FROM (
+  SELECT order_id, occurred_at AS first_at, actor_id FROM (
     SELECT e.order_id, e.occurred_at, e.actor_id,
            ROW_NUMBER() OVER (PARTITION BY e.order_id ORDER BY e.occurred_at, e.event_id) AS rn
     FROM order_events e
@@ -27,8 +27,8 @@ confirmed AS (
   WHERE rn = 1
 ),
 items AS (
-  SELECT a.order_id, c.at AS confirmed_at, c.actor_id,
-         s.at + INTERVAL '{confirm_hours}' HOUR AS deadline
+  SELECT a.order_id, c.first_at AS confirmed_at, c.actor_id,
+         s.first_at + INTERVAL '{confirm_hours}' HOUR AS deadline
   FROM active a
   JOIN submitted s ON s.order_id = a.order_id
   LEFT JOIN confirmed c ON c.order_id = a.order_id

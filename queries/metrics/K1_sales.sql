@@ -13,12 +13,12 @@ WITH active AS (
   SELECT order_id, signed_at, entered_at, sales_rep_id FROM orders WHERE status <> 'cancelled'
 ),
 submitted AS (
-  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  SELECT order_id, MIN(occurred_at) AS first_at FROM order_events
   WHERE activity = 'submitted_to_cs'
   GROUP BY order_id
 ),
 steps AS (
-  SELECT a.order_id, a.sales_rep_id, s.at AS submitted_at,
+  SELECT a.order_id, a.sales_rep_id, s.first_at AS submitted_at,
          CASE WHEN a.entered_at IS NOT NULL
                    AND a.entered_at <= a.signed_at + INTERVAL '{entry_hours}' HOUR
               THEN 1 ELSE 0 END AS entry_ok,

@@ -14,12 +14,12 @@ WITH active AS (
   SELECT order_id, needs_production FROM orders WHERE status <> 'cancelled'
 ),
 confirmed AS (
-  SELECT order_id, MIN(occurred_at) AS at FROM order_events
+  SELECT order_id, MIN(occurred_at) AS first_at FROM order_events
   WHERE activity = 'customer_confirmed'
   GROUP BY order_id
 ),
 stock AS (
-  SELECT order_id, occurred_at AS at, actor_id FROM (
+  SELECT order_id, occurred_at AS first_at, actor_id FROM (
     SELECT e.order_id, e.occurred_at, e.actor_id,
            ROW_NUMBER() OVER (PARTITION BY e.order_id
                               ORDER BY e.occurred_at, r.activity_rank, e.event_id) AS rn
@@ -29,17 +29,17 @@ stock AS (
   WHERE rn = 1
 ),
 planned AS (
-  SELECT order_id, MIN(planned_at) AS at FROM production_jobs
+  SELECT order_id, MIN(planned_at) AS first_at FROM production_jobs
   WHERE planned_at IS NOT NULL
   GROUP BY order_id
 ),
 items AS (
   SELECT a.order_id,
-         CASE WHEN a.needs_production AND p.at IS NOT NULL AND (s.at IS NULL OR p.at < s.at)
-              THEN p.at ELSE s.at END AS decided_at,
-         CASE WHEN a.needs_production AND p.at IS NOT NULL AND (s.at IS NULL OR p.at < s.at)
+         CASE WHEN a.needs_production AND p.first_at IS NOT NULL AND (s.first_at IS NULL OR p.first_at < s.first_at)
+              THEN p.first_at ELSE s.first_at END AS decided_at,
+         CASE WHEN a.needs_production AND p.first_at IS NOT NULL AND (s.first_at IS NULL OR p.first_at < s.first_at)
               THEN CAST(NULL AS STRING) ELSE s.actor_id END AS staff_id,
-         c.at + INTERVAL '{stock_hours}' HOUR AS deadline
+         c.first_at + INTERVAL '{stock_hours}' HOUR AS deadline
   FROM active a
   JOIN confirmed c ON c.order_id = a.order_id
   LEFT JOIN stock s ON s.order_id = a.order_id

@@ -18,11 +18,11 @@ dated_changes AS (
   WHERE activity = 'customer_agreed_change' AND new_promised_date IS NOT NULL
 ),
 last_change_at AS (
-  SELECT order_id, MAX(occurred_at) AS at FROM dated_changes GROUP BY order_id
+  SELECT order_id, MAX(occurred_at) AS last_at FROM dated_changes GROUP BY order_id
 ),
 last_change AS (
   SELECT d.order_id, MAX(d.event_id) AS event_id
-  FROM dated_changes d JOIN last_change_at l ON l.order_id = d.order_id AND d.occurred_at = l.at
+  FROM dated_changes d JOIN last_change_at l ON l.order_id = d.order_id AND d.occurred_at = l.last_at
   GROUP BY d.order_id
 ),
 agreed AS (

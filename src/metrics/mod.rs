@@ -40,7 +40,9 @@ pub const METRICS_COLUMNS: &[&str] = &[
 /// KPI codes that are volumes: no denominator, no interval.
 const VOLUMES: &[&str] = &["K5", "K5_amount", "K5_cancelled", "K5_amount_cancelled"];
 /// KPI codes whose rate is not a share of items: no interval.
-const NOT_PROPORTIONS: &[&str] = &["K3_mean", "K4_value"];
+const NOT_PROPORTIONS: &[&str] = &["K3_mean", "K4_value", "S_complaints_per_100"];
+/// KPI codes reported per 100 (rate = 100 × numerator / denominator).
+const PER_100: &[&str] = &["S_complaints_per_100"];
 
 /// A calendar month or year in the company zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -424,6 +426,8 @@ fn pool(
             let denominator = (!volume).then_some(a.den);
             let rate = if volume {
                 Some(a.num)
+            } else if a.den > 0.0 && PER_100.contains(&kpi.as_str()) {
+                Some(100.0 * a.num / a.den)
             } else if a.den > 0.0 {
                 Some(a.num / a.den)
             } else {

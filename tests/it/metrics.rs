@@ -155,6 +155,49 @@ const EXPECTED: &[Expected] = &[
         "all",
         [("118", ""), ("0", ""), ("118", ""), ("236", "")],
     ),
+    // Supporting indicators.
+    (
+        "S_tracking_relay",
+        "company",
+        "all",
+        [("29", "29"), ("29", "32"), ("24", "24"), ("82", "85")],
+    ),
+    (
+        "S_tracking_relay",
+        "department",
+        "cs",
+        [("29", "29"), ("29", "32"), ("24", "24"), ("82", "85")],
+    ),
+    (
+        "S_case_close",
+        "department",
+        "cs",
+        [("0", "0"), ("6", "7"), ("0", "1"), ("6", "8")],
+    ),
+    (
+        "S_po_placed",
+        "department",
+        "purchasing",
+        [("9", "10"), ("0", "0"), ("1", "1"), ("10", "11")],
+    ),
+    (
+        "S_supplier_on_time",
+        "company",
+        "all",
+        [("10", "10"), ("0", "0"), ("1", "1"), ("11", "11")],
+    ),
+    (
+        "S_qc_first_pass",
+        "department",
+        "qc",
+        [("2", "2"), ("0", "0"), ("1", "1"), ("3", "3")],
+    ),
+    (
+        "S_complaints_per_100",
+        "company",
+        "all",
+        [("0", "29"), ("4", "30"), ("1", "24"), ("5", "83")],
+    ),
     // People: the counters' K4 and S03's steps across the department move.
     (
         "K4",
