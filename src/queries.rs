@@ -52,11 +52,6 @@ impl Query {
     pub fn render(&self, params: &BTreeMap<&str, String>) -> Result<String> {
         render(self.file, self.sql, params)
     }
-
-    /// The rendered SQL in the dialect polars parses (see [`for_polars`]).
-    pub fn render_for_polars(&self, params: &BTreeMap<&str, String>) -> Result<String> {
-        Ok(for_polars(&self.render(params)?))
-    }
 }
 
 /// The KPI definitions, in report order.
@@ -219,6 +214,26 @@ mod tests {
                 declared,
                 placeholders(q.sql),
                 "{}: policy header vs placeholders",
+                q.file
+            );
+        }
+    }
+
+    #[test]
+    fn every_sla_deadline_can_run_on_the_business_clock_and_says_so() {
+        for q in metrics() {
+            let uses_hours = q.sql.contains("_hours}' HOUR");
+            assert_eq!(
+                uses_hours,
+                !q.get("clock").is_empty(),
+                "{}: clock header",
+                q.file
+            );
+            let rewritten =
+                crate::metrics::clock::rewrite_for_business_clock(q.file, q.sql).unwrap();
+            assert!(
+                !rewritten.contains("_hours}' HOUR"),
+                "{}: a deadline stayed on the calendar",
                 q.file
             );
         }

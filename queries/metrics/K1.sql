@@ -6,6 +6,7 @@
 -- description_zh: 訂單處理及時率：簽訂後在時限內作出庫存決定（鎖定或缺貨）的訂單佔比
 -- description_en: Order processing timeliness: share of orders whose stock decision (lock or shortage) came within the limit after signing
 -- policy: processing_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per active order, in the month of its decision; an undecided order
 --        enters the month of its deadline once the deadline has passed, as late.
 WITH active AS (

@@ -6,6 +6,7 @@
 -- description_zh: 訂單處理及時率（客服）：收到訂單後及時與客戶確認
 -- description_en: Order processing timeliness, CS steps: customer confirmation within the limit after the order reached CS
 -- policy: confirm_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per active order with a submitted_to_cs, in the month of the first
 --        customer_confirmed, attributed to whoever recorded it; not confirmed: late, in
 --        the month of the deadline once it has passed.
@@ -23,7 +24,7 @@ confirmed AS (
            ROW_NUMBER() OVER (PARTITION BY e.order_id ORDER BY e.occurred_at, e.event_id) AS rn
     FROM order_events e
     WHERE e.activity = 'customer_confirmed'
-  ) c
+  ) ranked_confirmations
   WHERE rn = 1
 ),
 items AS (

@@ -6,6 +6,7 @@
 -- description_zh: 訂單處理及時率（銷售）：簽訂後及時錄入，且錄入後及時提交客服
 -- description_en: Order processing timeliness, sales steps: entered within the limit after signing and submitted to CS within the limit after entry
 -- policy: entry_hours, review_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per active order, attributed to its sales rep, in the month of the
 --        first submitted_to_cs; not submitted: late, in the month of the first deadline
 --        that has passed (entry deadline if entry was late or missing, else review deadline).

@@ -6,6 +6,7 @@
 -- description_zh: 訂單處理及時率（倉儲）：客戶確認後及時作出庫存決定
 -- description_en: Order processing timeliness, warehouse steps: stock decision within the limit after customer confirmation
 -- policy: stock_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per active order with a customer_confirmed, in the month of its
 --        decision (K1's decision), attributed to the actor of the first stock event
 --        (ties by activity rank, then event id); undecided: late, in the month of the
@@ -25,7 +26,7 @@ stock AS (
                               ORDER BY e.occurred_at, r.activity_rank, e.event_id) AS rn
     FROM order_events e JOIN activity_ranks r ON r.activity = e.activity
     WHERE e.activity IN ('stock_locked', 'stock_short')
-  ) s
+  ) ranked_stock_events
   WHERE rn = 1
 ),
 planned AS (

@@ -6,6 +6,7 @@
 -- description_zh: 采購下單及時率（補貨通知後在時限內下單）與供應商準時到貨率（約定到貨日當天結束前到貨）
 -- description_en: POs placed within the limit after the replenishment notice; supplier on time (received by the end of the due date)
 -- policy: po_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: S_po_placed: one item per PO in the month of requested_at, attributed to the
 --        buyer; an unplaced PO enters once its deadline has passed, as late.
 --        S_supplier_on_time: one item per PO with a due_date, placed or not, in the month

@@ -6,6 +6,7 @@
 -- description_zh: 物流單號轉達及時率：發貨後在時限內把物流單號告知客戶的發貨單佔比
 -- description_en: Tracking relay: share of shipments whose tracking number reached the customer within the limit after shipping
 -- policy: tracking_hours, as_of
+-- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per shipment, in the month of shipped_at; the relay is the earliest
 --        tracking_sent_to_customer naming the shipment, or naming none and made at or
 --        after it shipped. Logistics' items carry the shipment's handled_by.

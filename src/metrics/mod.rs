@@ -10,6 +10,7 @@
 //! numerators and denominators. Rates get a 95% Wilson interval; `sample_ok` says
 //! whether the period had `{min_sample}` items.
 
+pub mod clock;
 pub mod stage;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, IoContext, PolarsContext, Result};
 use crate::lake::Lake;
-use crate::policy::{DueBasis, Policy};
+use crate::policy::{Clock, DueBasis, Policy};
 use crate::queries;
 
 /// Column names of the `metrics` table, in the spec's order.
@@ -178,14 +179,14 @@ pub fn compute(
     period: Period,
     as_of: NaiveDateTime,
 ) -> Result<Metrics> {
-    let ctx = stage::context(lake, as_of)?;
+    let registry =
+        (policy.sla.clock == Clock::Business).then(|| clock::registry(policy.calendar.clone()));
+    let staged = stage::stage(lake, as_of, registry)?;
     let params = sql_params(policy, as_of);
     let mut frames = Vec::new();
     for q in queries::metrics() {
-        let sql = q.render_for_polars(&params)?;
-        let mut c = ctx.clone();
-        let df = c
-            .execute(&sql)
+        let sql = queries::for_polars(&render_for_clock(&q, policy, &params)?);
+        let df = run_query(staged.context(), &sql)
             .and_then(|lf| lf.collect())
             .context(|| format!("running queries/{}", q.file))?;
         frames.push(
@@ -212,6 +213,28 @@ pub fn compute(
         items,
         policy_fingerprint: policy.fingerprint.clone(),
     })
+}
+
+/// Runs a query with its CTEs executed one by one, each registered as a table before
+/// the next. polars runs a CTE body in an isolated context that loses user-defined
+/// functions (the business clock); at top level they are kept. The result is the same
+/// as running the query whole.
+pub fn run_query(mut ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<LazyFrame> {
+    use sqlparser::ast::Statement;
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::parser::Parser;
+    let mut stmts =
+        Parser::parse_sql(&GenericDialect, sql).map_err(|e| polars_err!(SQLSyntax: "{e}"))?;
+    let Some(Statement::Query(mut q)) = stmts.pop() else {
+        polars_bail!(SQLSyntax: "expected one SELECT query");
+    };
+    if let Some(with) = q.with.take() {
+        for cte in with.cte_tables {
+            let lf = ctx.execute(&cte.query.to_string())?;
+            ctx.register(&cte.alias.name.value, lf);
+        }
+    }
+    ctx.execute(&q.to_string())
 }
 
 /// Casts a query's output to the item schema, so every query's items stack.
@@ -583,6 +606,21 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
     Ok(vec![csv_path, pq, items_path, meta])
 }
 
+/// The query with the policy's values, its SLA deadlines on the policy's clock.
+fn render_for_clock(
+    q: &queries::Query,
+    policy: &Policy,
+    params: &BTreeMap<&'static str, String>,
+) -> Result<String> {
+    match policy.sla.clock {
+        Clock::Calendar => q.render(params),
+        Clock::Business => {
+            let template = clock::rewrite_for_business_clock(q.file, q.sql)?;
+            queries::render(q.file, &template, params)
+        }
+    }
+}
+
 /// Writes `00_views.duckdb.sql` and each query rendered with the policy's values (in
 /// the portable form, as `queries/` holds it) into `dir`.
 pub fn emit_sql(
@@ -600,7 +638,11 @@ pub fn emit_sql(
     for q in queries::metrics() {
         let name = q.file.rsplit('/').next().unwrap_or(q.file);
         let p = dir.join(name);
-        std::fs::write(&p, q.render(&params)?).at(&p)?;
+        let mut sql = render_for_clock(&q, policy, &params)?;
+        if policy.sla.clock == Clock::Business {
+            sql = format!("-- sla.clock = business: business_add(ts, hours) is lvyue's Rust function (src/metrics/clock.rs)\n{sql}");
+        }
+        std::fs::write(&p, sql).at(&p)?;
         out.push(p);
     }
     Ok(out)

@@ -15,9 +15,35 @@ use crate::ingest::contract::{ColType, ACTIVITIES, TABLES};
 use crate::ingest::parse::micros_of;
 use crate::lake::Lake;
 
-/// Builds the SQL context: one table per contract table, plus `activity_ranks`.
-pub fn context(lake: &Lake, as_of: NaiveDateTime) -> Result<SQLContext> {
-    let ctx = SQLContext::new();
+/// The staged tables and the functions the queries may call.
+pub struct Staged {
+    tables: Vec<(String, LazyFrame)>,
+    registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
+}
+
+impl Staged {
+    /// A fresh SQL context over the staged tables: each query gets its own, so the
+    /// names of one query's CTEs never reach another.
+    pub fn context(&self) -> SQLContext {
+        let ctx = match &self.registry {
+            Some(r) => SQLContext::new().with_function_registry(r.clone()),
+            None => SQLContext::new(),
+        };
+        for (name, lf) in &self.tables {
+            ctx.register(name, lf.clone());
+        }
+        ctx
+    }
+}
+
+/// Stages the lake at `as_of`: one table per contract table, plus `activity_ranks`, and
+/// the business-clock function when the policy uses it.
+pub fn stage(
+    lake: &Lake,
+    as_of: NaiveDateTime,
+    registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
+) -> Result<Staged> {
+    let mut tables = Vec::new();
     let us = micros_of(as_of);
     let last = (as_of.year(), as_of.month());
     for t in TABLES {
@@ -63,7 +89,7 @@ pub fn context(lake: &Lake, as_of: NaiveDateTime) -> Result<SQLContext> {
         if !exprs.is_empty() {
             lf = lf.with_columns(exprs);
         }
-        ctx.register(t.name, lf);
+        tables.push((t.name.to_string(), lf));
     }
     let ranks = DataFrame::new(
         ACTIVITIES.len(),
@@ -76,8 +102,8 @@ pub fn context(lake: &Lake, as_of: NaiveDateTime) -> Result<SQLContext> {
         ],
     )
     .context(|| "activity ranks".into())?;
-    ctx.register("activity_ranks", ranks.lazy());
-    Ok(ctx)
+    tables.push(("activity_ranks".to_string(), ranks.lazy()));
+    Ok(Staged { tables, registry })
 }
 
 /// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per

@@ -366,3 +366,60 @@ fn due_basis_original_changes_k2_only() {
     assert_eq!(get("2025", "K2_original"), ("78".into(), "84".into()));
     assert_eq!(get("2025", "K1"), ("82".into(), "84".into()));
 }
+
+#[test]
+fn business_clock_skips_weekend_holidays_and_counts_the_make_up_day() {
+    let w = Workdir::new();
+    // Signed Friday 2025-04-25 17:00. 48 working hours later (09:00–18:00): Fri 1 h,
+    // Sun 04-27 (make-up working day) 9, Mon–Wed 27, Labour Day 05-01…05 off, Tue 05-06
+    // 9 = 46, Wed 05-07 2 → deadline 2025-05-07 11:00 (worked by hand).
+    w.write(
+        "e/orders.csv",
+        "order_id,signed_at,customer_id,sales_rep_id,promised_date,amount\n\
+         BC-1,2025-04-25 17:00,C1,S01,2025-05-20,100\n\
+         BC-2,2025-04-25 17:00,C1,S01,2025-05-20,100\n",
+    );
+    w.write(
+        "e/order_events.csv",
+        "event_id,order_id,activity,occurred_at,actor_id\n\
+         E1,BC-1,stock_locked,2025-05-07 11:00,W01\n\
+         E2,BC-2,stock_locked,2025-05-07 11:01,W01\n",
+    );
+    w.ok(&["ingest", "e", "--lake", "lake"]);
+    w.write("business.toml", "[sla]\nclock = \"business\"\n");
+    w.ok(&[
+        "metrics",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-05",
+        "--policy",
+        "business.toml",
+        "--out",
+        "b",
+    ]);
+    let (_, m) = read_metrics(&w.path("b/metrics.csv"));
+    let k1 = |m: &BTreeMap<Key, Fraction>| {
+        m.get(&(
+            "2025-05".into(),
+            "company".into(),
+            "all".into(),
+            "K1".into(),
+        ))
+        .cloned()
+    };
+    assert_eq!(
+        k1(&m),
+        Some(("1".into(), "2".into())),
+        "business clock: BC-1 on time at the boundary, BC-2 a minute late"
+    );
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025-05", "--out", "c",
+    ]);
+    let (_, m) = read_metrics(&w.path("c/metrics.csv"));
+    assert_eq!(
+        k1(&m),
+        Some(("0".into(), "2".into())),
+        "calendar clock: 12 days is late"
+    );
+}
