@@ -5,4 +5,5 @@ mod duckdb;
 mod ingest;
 mod lake;
 mod metrics;
+mod props;
 mod util;
