@@ -80,7 +80,9 @@ fn run_metrics(a: MetricsArgs) -> Result<i32> {
     let m = crate::metrics::compute(&lake, &policy, period, as_of)?;
     let mut files = crate::metrics::write(&m, &a.out)?;
     if let Some(dir) = &a.emit_sql {
-        files.extend(crate::metrics::emit_sql(&lake, &policy, as_of, dir)?);
+        files.extend(crate::metrics::emit_sql(
+            &lake, &policy, period, as_of, dir,
+        )?);
     }
     let mut out = format!(
         "metrics for {} as of {} (policy {}): {} rows\n",

@@ -103,6 +103,13 @@ impl Period {
         }
     }
 
+    /// The first month a run reads: `lookback` months before the period starts.
+    pub fn lookback_start(&self, lookback: u32) -> (i32, u32) {
+        let d = self.first_day();
+        let idx = d.year() * 12 + d.month0() as i32 - lookback as i32;
+        (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1)
+    }
+
     fn contains_month(&self, y: i32, m: u32) -> bool {
         match *self {
             Period::Month(py, pm) => py == y && pm == m,
@@ -136,6 +143,8 @@ pub struct Metrics {
     /// Every judged item, for tracing a figure back to its rows.
     pub items: DataFrame,
     pub policy_fingerprint: String,
+    /// Lake files the run read (relative paths), recorded in `metrics.json`.
+    pub files_read: Vec<String>,
 }
 
 /// The SQL literal values of the policy, by placeholder name.
@@ -181,7 +190,8 @@ pub fn compute(
 ) -> Result<Metrics> {
     let registry =
         (policy.sla.clock == Clock::Business).then(|| clock::registry(policy.calendar.clone()));
-    let staged = stage::stage(lake, as_of, registry)?;
+    let first_month = period.lookback_start(policy.lookback_months);
+    let staged = stage::stage(lake, first_month, as_of, registry)?;
     let params = sql_params(policy, as_of);
     let mut frames = Vec::new();
     for q in queries::metrics() {
@@ -212,6 +222,7 @@ pub fn compute(
         rows,
         items,
         policy_fingerprint: policy.fingerprint.clone(),
+        files_read: staged.files_read,
     })
 }
 
@@ -597,6 +608,7 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
         "as_of": m.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
         "policy_fingerprint": m.policy_fingerprint,
         "rows": m.rows.len(),
+        "files_read": m.files_read,
     });
     std::fs::write(
         &meta,
@@ -626,13 +638,15 @@ fn render_for_clock(
 pub fn emit_sql(
     lake: &Lake,
     policy: &Policy,
+    period: Period,
     as_of: NaiveDateTime,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).at(dir)?;
     let mut out = Vec::new();
     let views = dir.join("00_views.duckdb.sql");
-    std::fs::write(&views, stage::duckdb_views(lake, as_of)).at(&views)?;
+    let first_month = period.lookback_start(policy.lookback_months);
+    std::fs::write(&views, stage::duckdb_views(lake, first_month, as_of)).at(&views)?;
     out.push(views);
     let params = sql_params(policy, as_of);
     for q in queries::metrics() {
@@ -664,6 +678,9 @@ mod tests {
         );
         assert_eq!(Period::Year(2025).end().to_string(), "2026-01-01 00:00:00");
         assert_eq!(Period::Month(2025, 4).label(), "2025-04");
+        assert_eq!(Period::Month(2025, 5).lookback_start(3), (2025, 2));
+        assert_eq!(Period::Month(2025, 2).lookback_start(3), (2024, 11));
+        assert_eq!(Period::Year(2025).lookback_start(0), (2025, 1));
     }
 
     #[test]

@@ -15,9 +15,28 @@ use crate::ingest::contract::{ColType, ACTIVITIES, TABLES};
 use crate::ingest::parse::micros_of;
 use crate::lake::Lake;
 
+/// Whether a run reads a lake file: unpartitioned files always; partitions from the
+/// look-back start up to the as-of month, except those whose earliest row (the
+/// manifest's statistics) is after as-of — they hold only rows that do not exist yet.
+fn in_window(
+    f: &crate::lake::manifest::DataFile,
+    first_month: (i32, u32),
+    last_month: (i32, u32),
+    as_of_text: &str,
+) -> bool {
+    let months = f
+        .year
+        .zip(f.month)
+        .is_none_or(|p| first_month <= p && p <= last_month);
+    let started = f.min_time.as_deref().is_none_or(|t| t <= as_of_text);
+    months && started
+}
+
 /// The staged tables and the functions the queries may call.
 pub struct Staged {
     tables: Vec<(String, LazyFrame)>,
+    /// Lake files read, relative to the lake root (for tracing and the pruning test).
+    pub files_read: Vec<String>,
     registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
 }
 
@@ -40,21 +59,26 @@ impl Staged {
 /// the business-clock function when the policy uses it.
 pub fn stage(
     lake: &Lake,
+    first_month: (i32, u32),
     as_of: NaiveDateTime,
     registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
 ) -> Result<Staged> {
     let mut tables = Vec::new();
+    let mut files_read = Vec::new();
+    let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
     let us = micros_of(as_of);
     let last = (as_of.year(), as_of.month());
     for t in TABLES {
-        // Files of months after the as-of month hold only rows that do not exist yet.
+        // Files of months after the as-of month hold only rows that do not exist yet;
+        // files before the look-back window are not read (policy `lookback_months`).
         let files: Vec<_> = lake
             .manifest
             .table_files(t.name)
             .iter()
-            .filter(|f| f.year.zip(f.month).is_none_or(|p| p <= last))
+            .filter(|f| in_window(f, first_month, last, &as_of_text))
             .cloned()
             .collect();
+        files_read.extend(files.iter().map(|f| f.path.clone()));
         let df = lake.read_files(t, &files, None)?;
         let mut lf = df.lazy();
         if let Some(tc) = t.time_column {
@@ -103,16 +127,21 @@ pub fn stage(
     )
     .context(|| "activity ranks".into())?;
     tables.push(("activity_ranks".to_string(), ranks.lazy()));
-    Ok(Staged { tables, registry })
+    Ok(Staged {
+        tables,
+        files_read,
+        registry,
+    })
 }
 
 /// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per
 /// table over exactly the Parquet files lvyue reads, plus `activity_ranks`. Running it
 /// and then the rendered `queries/` files in DuckDB reproduces lvyue's items — the
 /// cross-check of the SQL's portability (`lvyue metrics --emit-sql`).
-pub fn duckdb_views(lake: &Lake, as_of: NaiveDateTime) -> String {
+pub fn duckdb_views(lake: &Lake, first_month: (i32, u32), as_of: NaiveDateTime) -> String {
     let ts = format!("TIMESTAMP '{}'", as_of.format("%Y-%m-%d %H:%M:%S"));
     let last = (as_of.year(), as_of.month());
+    let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
     // Absolute paths, so the views work from any working folder.
     let root = lake
         .root
@@ -124,7 +153,7 @@ pub fn duckdb_views(lake: &Lake, as_of: NaiveDateTime) -> String {
             .manifest
             .table_files(t.name)
             .iter()
-            .filter(|f| f.year.zip(f.month).is_none_or(|p| p <= last))
+            .filter(|f| in_window(f, first_month, last, &as_of_text))
             .map(|f| {
                 format!(
                     "'{}'",

@@ -137,6 +137,8 @@ pub struct ScoreItem {
 pub struct Policy {
     pub tz: Tz,
     pub min_sample: u64,
+    /// Months before the period that a run reads (partition pruning).
+    pub lookback_months: u32,
     pub sla: Sla,
     pub due_basis: DueBasis,
     pub satisfied_min: i64,
@@ -241,6 +243,7 @@ impl Policy {
         Ok(Policy {
             tz,
             min_sample: r.int("min_sample", 1, 1_000_000)? as u64,
+            lookback_months: r.int("lookback_months", 0, 120)? as u32,
             sla: Sla { clock, limits },
             due_basis,
             satisfied_min: r.int("satisfaction.satisfied_min", 1, 5)?,
@@ -564,6 +567,7 @@ mod tests {
         let p = Policy::default();
         assert_eq!(p.tz, chrono_tz::Asia::Shanghai);
         assert_eq!(p.min_sample, 20);
+        assert_eq!(p.lookback_months, 3);
         assert_eq!(p.sla.clock, Clock::Calendar);
         let want = [
             ("processing_hours", 48),

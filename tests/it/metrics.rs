@@ -423,3 +423,62 @@ fn business_clock_skips_weekend_holidays_and_counts_the_make_up_day() {
         "calendar clock: 12 days is late"
     );
 }
+
+#[test]
+fn a_monthly_run_reads_only_the_partitions_of_its_window() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    w.write("lb1.toml", "lookback_months = 1\n");
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025-06", "--policy", "lb1.toml", "--out", "june",
+    ]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("june/metrics.json")).unwrap())
+            .unwrap();
+    let files: Vec<&str> = meta["files_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let orders: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| f.starts_with("orders/"))
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            "orders/year=2025/month=5/part-000001.parquet",
+            "orders/year=2025/month=6/part-000001.parquet"
+        ]
+    );
+    assert!(!files.iter().any(|f| f.contains("month=4")), "{files:?}");
+    // Unpartitioned tables are always read.
+    assert!(
+        files.contains(&"order_lines/part-000001.parquet"),
+        "{files:?}"
+    );
+    // Every June item starts in May or June, so June's figures are the same as with the
+    // default three-month window.
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025-06", "--out", "june3",
+    ]);
+    let a = std::fs::read_to_string(w.path("june/metrics.csv")).unwrap();
+    let b = std::fs::read_to_string(w.path("june3/metrics.csv")).unwrap();
+    assert_eq!(a, b);
+    // April's run, as-of the end of April, does not read May or June at all.
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025-04", "--out", "april",
+    ]);
+    let meta = std::fs::read_to_string(w.path("april/metrics.json")).unwrap();
+    assert!(
+        !meta.contains("month=5") && !meta.contains("month=6"),
+        "{meta}"
+    );
+}
