@@ -254,6 +254,17 @@ fn fixture_kpis_equal_the_hand_worked_values() {
             }
         }
     }
+    // sample_ok: ten counts a month are under min_sample = 20; the year's thirty are not.
+    let line = |p: &str| {
+        std::fs::read_to_string(w.path("year/metrics.csv"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with(&format!("{p},company,all,K4,")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("2025-04").ends_with(",false"), "{}", line("2025-04"));
+    assert!(line("2025").ends_with(",true"), "{}", line("2025"));
     // S03 was in sales in April (5 orders as rep) and in cs from 05-16 (one confirmation).
     let s03 = |p: &str| {
         year.get(&(p.into(), "staff".into(), "S03".into(), "K1".into()))
@@ -481,4 +492,59 @@ fn a_monthly_run_reads_only_the_partitions_of_its_window() {
         !meta.contains("month=5") && !meta.contains("month=6"),
         "{meta}"
     );
+}
+
+#[test]
+fn departments_follow_staff_validity_and_ties_follow_activity_rank() {
+    let w = Workdir::new();
+    w.write(
+        "e/staff.csv",
+        "staff_id,department,valid_from,valid_to\n\
+         S03,sales,,2025-05-15\n\
+         S03,cs,2025-05-16,\n\
+         W1,warehouse,,\n\
+         W2,warehouse,,\n",
+    );
+    w.write(
+        "e/orders.csv",
+        "order_id,signed_at,customer_id,sales_rep_id,promised_date,amount\n\
+         TA,2025-05-10 09:00,C1,S01,2025-05-30,10\n\
+         TB,2025-05-20 09:00,C2,S01,2025-05-30,10\n",
+    );
+    // TA's only confirmation is by S03 while still in sales; TB's by S03 in cs.
+    // TB's two stock events share an instant: stock_locked (rank 8) by W1 comes before
+    // stock_short (rank 9) by W2 although W2's event id sorts first.
+    w.write(
+        "e/order_events.csv",
+        "event_id,order_id,activity,occurred_at,actor_id,sku\n\
+         A1,TA,customer_confirmed,2025-05-10 10:00,S03,\n\
+         A2,TA,stock_locked,2025-05-10 11:00,W1,X\n\
+         B0,TB,stock_short,2025-05-20 11:00,W2,X\n\
+         B1,TB,customer_confirmed,2025-05-20 10:00,S03,\n\
+         B2,TB,stock_locked,2025-05-20 11:00,W1,X\n",
+    );
+    w.write(
+        "e/surveys.csv",
+        "survey_id,order_id,responded_at,score\nVA,TA,2025-05-25 09:00,5\nVB,TB,2025-05-26 09:00,2\n",
+    );
+    w.ok(&["ingest", "e", "--lake", "lake"]);
+    w.ok(&[
+        "metrics", "--lake", "lake", "--period", "2025-05", "--out", "o",
+    ]);
+    let (_, m) = read_metrics(&w.path("o/metrics.csv"));
+    let get = |kind: &str, scope: &str, kpi: &str| {
+        m.get(&("2025-05".into(), kind.into(), scope.into(), kpi.into()))
+            .cloned()
+    };
+    assert_eq!(get("company", "all", "K3"), Some(("1".into(), "2".into())));
+    assert_eq!(
+        get("department", "cs", "K3"),
+        Some(("0".into(), "1".into())),
+        "only TB was touched by cs"
+    );
+    // Warehouse view items: TA (W1) and TB (W1, by rank), none for W2.
+    assert_eq!(get("staff", "W1", "K1"), Some(("2".into(), "2".into())));
+    assert_eq!(get("staff", "W2", "K1"), None);
+    // No order was submitted to cs, so there are no cs-view items and S03 has no K1.
+    assert_eq!(get("staff", "S03", "K1"), None);
 }
