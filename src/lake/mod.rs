@@ -155,7 +155,12 @@ impl Lake {
             });
         }
         Ok(match out {
-            Some(df) => df,
+            // One chunk per column: sorts, joins and row look-ups on a frame stacked from
+            // many files otherwise pay a chunk search per element.
+            Some(mut df) => {
+                df.rechunk_mut();
+                df
+            }
             None => {
                 let s = schema(t);
                 match columns {

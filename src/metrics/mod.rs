@@ -191,14 +191,29 @@ pub fn compute(
     let registry =
         (policy.sla.clock == Clock::Business).then(|| clock::registry(policy.calendar.clone()));
     let first_month = period.lookback_start(policy.lookback_months);
+    // LVYUE_TIMING=1 prints where a run spends its time (for benches/ and profiling).
+    let timing = std::env::var_os("LVYUE_TIMING").is_some();
+    let started = std::time::Instant::now();
     let staged = stage::stage(lake, first_month, as_of, registry)?;
+    if timing {
+        eprintln!("stage: {:.2} s", started.elapsed().as_secs_f64());
+    }
     let params = sql_params(policy, as_of);
     let mut frames = Vec::new();
     for q in queries::metrics() {
+        let t = std::time::Instant::now();
         let sql = queries::for_polars(&render_for_clock(&q, policy, &params)?);
         let df = run_query(staged.context(), &sql)
             .and_then(|lf| lf.collect())
             .context(|| format!("running queries/{}", q.file))?;
+        if timing {
+            eprintln!(
+                "{}: {:.2} s, {} items",
+                q.file,
+                t.elapsed().as_secs_f64(),
+                df.height()
+            );
+        }
         frames.push(
             normalise_items(df)
                 .context(|| format!("queries/{} returned unexpected columns", q.file))?,
@@ -208,14 +223,24 @@ pub fn compute(
     for f in &frames {
         items.vstack_mut(f).context(|| "collecting items".into())?;
     }
+    items.rechunk_mut();
     let months = reported_months(lake, as_of);
     let in_period: Vec<(i32, u32)> = months
         .iter()
         .copied()
         .filter(|(y, m)| period.contains_month(*y, *m))
         .collect();
-    let items = filter_months(&items, &in_period)?;
+    let mut items = filter_months(&items, &in_period)?;
+    items.rechunk_mut();
+    let t = std::time::Instant::now();
     let rows = pool(&items, period, &in_period, policy.min_sample)?;
+    if timing {
+        eprintln!(
+            "pool: {:.2} s, {} items",
+            t.elapsed().as_secs_f64(),
+            items.height()
+        );
+    }
     Ok(Metrics {
         period,
         as_of,
@@ -241,8 +266,9 @@ pub fn run_query(mut ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<La
     };
     if let Some(with) = q.with.take() {
         for cte in with.cte_tables {
-            let lf = ctx.execute(&cte.query.to_string())?;
-            ctx.register(&cte.alias.name.value, lf);
+            // Materialised once: a CTE referenced several times is not recomputed.
+            let df = ctx.execute(&cte.query.to_string())?.collect()?;
+            ctx.register(&cte.alias.name.value, df.lazy());
         }
     }
     ctx.execute(&q.to_string())
@@ -353,73 +379,112 @@ fn pool(
     months: &[(i32, u32)],
     min_sample: u64,
 ) -> Result<Vec<MetricRow>> {
-    let s = |name: &str| -> Result<Vec<Option<String>>> {
-        Ok(items
+    // Sum items per scope, KPI and month in polars; the result is small (one row per
+    // figure), so the year and the empty months are added in Rust.
+    let base = items.clone().lazy();
+    let dept = col("department");
+    let scoped = |lf: LazyFrame, kind: &str, scope: Expr| {
+        lf.select([
+            lit(kind.to_string()).alias("scope_kind"),
+            scope.cast(DataType::String).alias("scope"),
+            col("kpi"),
+            col("period_year"),
+            col("period_month"),
+            col("num"),
+            col("den"),
+        ])
+    };
+    let all = concat(
+        [
+            scoped(
+                base.clone().filter(dept.clone().is_null()),
+                "company",
+                lit("all"),
+            ),
+            scoped(
+                base.clone().filter(dept.clone().is_not_null()),
+                "department",
+                dept.clone(),
+            ),
+            scoped(
+                base.filter(dept.is_not_null().and(col("staff_id").is_not_null())),
+                "staff",
+                col("staff_id"),
+            ),
+        ],
+        UnionArgs::default(),
+    )
+    .context(|| "pooling items".into())?;
+    let sums = all
+        .group_by([
+            col("scope_kind"),
+            col("scope"),
+            col("kpi"),
+            col("period_year"),
+            col("period_month"),
+        ])
+        .agg([
+            col("num").sum().alias("num"),
+            col("den").sum().alias("den"),
+            len().alias("items"),
+        ])
+        .collect()
+        .context(|| "pooling items".into())?;
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(sums
             .column(name)
             .context(|| name.to_string())?
             .str()
             .context(|| name.to_string())?
             .iter()
-            .map(|v| v.map(str::to_string))
+            .map(|v| v.unwrap_or_default().to_string())
             .collect())
     };
-    let kpi = s("kpi")?;
-    let dept = s("department")?;
-    let staff = s("staff_id")?;
-    let year = items
-        .column("period_year")
-        .context(|| "period_year".into())?
-        .i32()
-        .context(|| "period_year".into())?
-        .clone();
-    let month = items
-        .column("period_month")
-        .context(|| "period_month".into())?
-        .i32()
-        .context(|| "period_month".into())?
-        .clone();
-    let num = items
-        .column("num")
-        .context(|| "num".into())?
-        .f64()
-        .context(|| "num".into())?
-        .clone();
-    let den = items
-        .column("den")
-        .context(|| "den".into())?
-        .f64()
-        .context(|| "den".into())?
-        .clone();
+    let int = |name: &str| -> Result<Vec<i64>> {
+        Ok(sums
+            .column(name)
+            .context(|| name.to_string())?
+            .cast(&DataType::Int64)
+            .context(|| name.to_string())?
+            .i64()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let float = |name: &str| -> Result<Vec<f64>> {
+        Ok(sums
+            .column(name)
+            .context(|| name.to_string())?
+            .f64()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect())
+    };
+    let (kinds, scopes, kpis) = (text("scope_kind")?, text("scope")?, text("kpi")?);
+    let (years, months_col, counts) = (int("period_year")?, int("period_month")?, int("items")?);
+    let (nums, dens) = (float("num")?, float("den")?);
 
     // (period label, scope kind, scope, kpi) → sums. BTreeMap: rows come out sorted.
     let mut acc: BTreeMap<(String, &'static str, String, String), Acc> = BTreeMap::new();
-    for i in 0..items.height() {
-        let (Some(k), Some(y), Some(m)) = (kpi[i].clone(), year.get(i), month.get(i)) else {
-            continue;
+    for i in 0..sums.height() {
+        let kind: &'static str = match kinds[i].as_str() {
+            "company" => "company",
+            "department" => "department",
+            _ => "staff",
         };
-        let mut labels = vec![format!("{y}-{m:02}")];
+        let mut labels = vec![format!("{}-{:02}", years[i], months_col[i])];
         if matches!(period, Period::Year(_)) {
-            labels.push(format!("{y}"));
+            labels.push(years[i].to_string());
         }
-        let mut scopes: Vec<(&'static str, String)> = Vec::new();
-        match &dept[i] {
-            None => scopes.push(("company", "all".to_string())),
-            Some(d) => {
-                scopes.push(("department", d.clone()));
-                if let Some(p) = &staff[i] {
-                    scopes.push(("staff", p.clone()));
-                }
-            }
-        }
-        for label in &labels {
-            for (kind, scope) in &scopes {
-                let a = acc
-                    .entry((label.clone(), kind, scope.clone(), k.clone()))
-                    .or_default();
-                a.num += num.get(i).unwrap_or(0.0);
-                a.den += den.get(i).unwrap_or(0.0);
-                a.items += 1;
-            }
+        for label in labels {
+            let a = acc
+                .entry((label, kind, scopes[i].clone(), kpis[i].clone()))
+                .or_default();
+            a.num += nums[i];
+            a.den += dens[i];
+            a.items += counts[i] as u64;
         }
     }
     // Company and department figures get a row in every month of the period even when
