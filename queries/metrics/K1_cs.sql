@@ -18,14 +18,22 @@ submitted AS (
   WHERE activity = 'submitted_to_cs'
   GROUP BY order_id
 ),
+confirmations AS (
+  SELECT event_id, order_id, occurred_at, actor_id FROM order_events
+  WHERE activity = 'customer_confirmed'
+),
+first_confirmation_at AS (
+  SELECT order_id, MIN(occurred_at) AS first_at FROM confirmations GROUP BY order_id
+),
+first_confirmation AS (
+  SELECT c.order_id, MIN(c.event_id) AS event_id
+  FROM confirmations c JOIN first_confirmation_at f
+    ON f.order_id = c.order_id AND c.occurred_at = f.first_at
+  GROUP BY c.order_id
+),
 confirmed AS (
-  SELECT order_id, occurred_at AS first_at, actor_id FROM (
-    SELECT e.order_id, e.occurred_at, e.actor_id,
-           ROW_NUMBER() OVER (PARTITION BY e.order_id ORDER BY e.occurred_at, e.event_id) AS rn
-    FROM order_events e
-    WHERE e.activity = 'customer_confirmed'
-  ) ranked_confirmations
-  WHERE rn = 1
+  SELECT c.order_id, c.occurred_at AS first_at, c.actor_id
+  FROM confirmations c JOIN first_confirmation f ON f.event_id = c.event_id
 ),
 items AS (
   SELECT a.order_id, c.first_at AS confirmed_at, c.actor_id,

@@ -19,15 +19,29 @@ confirmed AS (
   WHERE activity = 'customer_confirmed'
   GROUP BY order_id
 ),
+stock_events AS (
+  SELECT e.event_id, e.order_id, e.occurred_at, e.actor_id, r.activity_rank
+  FROM order_events e JOIN activity_ranks r ON r.activity = e.activity
+  WHERE e.activity IN ('stock_locked', 'stock_short')
+),
+first_stock_at AS (
+  SELECT order_id, MIN(occurred_at) AS first_at FROM stock_events GROUP BY order_id
+),
+first_stock_rank AS (
+  SELECT s.order_id, MIN(s.activity_rank) AS activity_rank
+  FROM stock_events s JOIN first_stock_at f ON f.order_id = s.order_id AND s.occurred_at = f.first_at
+  GROUP BY s.order_id
+),
+first_stock_event AS (
+  SELECT s.order_id, MIN(s.event_id) AS event_id
+  FROM stock_events s
+  JOIN first_stock_at f ON f.order_id = s.order_id AND s.occurred_at = f.first_at
+  JOIN first_stock_rank k ON k.order_id = s.order_id AND s.activity_rank = k.activity_rank
+  GROUP BY s.order_id
+),
 stock AS (
-  SELECT order_id, occurred_at AS first_at, actor_id FROM (
-    SELECT e.order_id, e.occurred_at, e.actor_id,
-           ROW_NUMBER() OVER (PARTITION BY e.order_id
-                              ORDER BY e.occurred_at, r.activity_rank, e.event_id) AS rn
-    FROM order_events e JOIN activity_ranks r ON r.activity = e.activity
-    WHERE e.activity IN ('stock_locked', 'stock_short')
-  ) ranked_stock_events
-  WHERE rn = 1
+  SELECT s.order_id, s.occurred_at AS first_at, s.actor_id
+  FROM stock_events s JOIN first_stock_event f ON f.event_id = s.event_id
 ),
 planned AS (
   SELECT order_id, MIN(planned_at) AS first_at FROM production_jobs

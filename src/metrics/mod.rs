@@ -199,6 +199,10 @@ pub fn compute(
         eprintln!("stage: {:.2} s", started.elapsed().as_secs_f64());
     }
     let params = sql_params(policy, as_of);
+    let in_period: Vec<(i32, u32)> = reported_months(lake, as_of)
+        .into_iter()
+        .filter(|(y, m)| period.contains_month(*y, *m))
+        .collect();
     let mut frames = Vec::new();
     for q in queries::metrics() {
         let t = std::time::Instant::now();
@@ -215,25 +219,20 @@ pub fn compute(
             );
         }
         frames.push(
-            normalise_items(df)
+            normalise_items(df, &in_period)
                 .context(|| format!("queries/{} returned unexpected columns", q.file))?,
         );
     }
+    if timing {
+        eprintln!("queries done: {:.2} s", started.elapsed().as_secs_f64());
+    }
+    let t = std::time::Instant::now();
+    let rows = pool(&frames, period, &in_period, policy.min_sample)?;
+    // Appending keeps each query's chunks: no copy of millions of strings.
     let mut items = frames.remove(0);
     for f in &frames {
         items.vstack_mut(f).context(|| "collecting items".into())?;
     }
-    items.rechunk_mut();
-    let months = reported_months(lake, as_of);
-    let in_period: Vec<(i32, u32)> = months
-        .iter()
-        .copied()
-        .filter(|(y, m)| period.contains_month(*y, *m))
-        .collect();
-    let mut items = filter_months(&items, &in_period)?;
-    items.rechunk_mut();
-    let t = std::time::Instant::now();
-    let rows = pool(&items, period, &in_period, policy.min_sample)?;
     if timing {
         eprintln!(
             "pool: {:.2} s, {} items",
@@ -274,8 +273,17 @@ pub fn run_query(mut ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<La
     ctx.execute(&q.to_string())
 }
 
-/// Casts a query's output to the item schema, so every query's items stack.
-fn normalise_items(df: DataFrame) -> PolarsResult<DataFrame> {
+/// Casts a query's output to the item schema (so every query's items stack), keeps the
+/// items of the period's months, and sorts them by KPI, department and item id, so the
+/// items file has the same bytes on every run.
+fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFrame> {
+    // The period's reported months are consecutive: keep items between the first and last.
+    let idx = |(y, m): (i32, u32)| y * 12 + m as i32;
+    let (lo, hi) = match (months.first(), months.last()) {
+        (Some(a), Some(b)) => (idx(*a), idx(*b)),
+        _ => (1, 0),
+    };
+    let month_index = col("period_year") * lit(12) + col("period_month");
     df.lazy()
         .select([
             col("kpi").cast(DataType::String),
@@ -287,6 +295,16 @@ fn normalise_items(df: DataFrame) -> PolarsResult<DataFrame> {
             col("num").cast(DataType::Float64),
             col("den").cast(DataType::Float64),
         ])
+        .filter(
+            month_index
+                .clone()
+                .gt_eq(lit(lo))
+                .and(month_index.lt_eq(lit(hi))),
+        )
+        .sort(
+            ["kpi", "department", "item_id"],
+            SortMultipleOptions::default().with_nulls_last(false),
+        )
         .collect()
 }
 
@@ -314,29 +332,6 @@ pub fn reported_months(lake: &Lake, as_of: NaiveDateTime) -> Vec<(i32, u32)> {
         }
     }
     out
-}
-
-fn filter_months(items: &DataFrame, months: &[(i32, u32)]) -> Result<DataFrame> {
-    let ys = items
-        .column("period_year")
-        .context(|| "period_year".into())?
-        .i32()
-        .context(|| "period_year".into())?
-        .clone();
-    let ms = items
-        .column("period_month")
-        .context(|| "period_month".into())?
-        .i32()
-        .context(|| "period_month".into())?
-        .clone();
-    let mask: BooleanChunked = ys
-        .iter()
-        .zip(ms.iter())
-        .map(|(y, m)| Some(matches!((y, m), (Some(y), Some(m)) if months.contains(&(y, m as u32)))))
-        .collect();
-    items
-        .filter(&mask)
-        .context(|| "filtering items by period".into())
 }
 
 /// 95% Wilson score interval of `k` successes in `n` trials.
@@ -374,51 +369,31 @@ struct Acc {
 /// Pools items into metric rows: per month of the period, and the year when the period
 /// is a year.
 fn pool(
-    items: &DataFrame,
+    frames: &[DataFrame],
     period: Period,
     months: &[(i32, u32)],
     min_sample: u64,
 ) -> Result<Vec<MetricRow>> {
-    // Sum items per scope, KPI and month in polars; the result is small (one row per
-    // figure), so the year and the empty months are added in Rust.
-    let base = items.clone().lazy();
-    let dept = col("department");
-    let scoped = |lf: LazyFrame, kind: &str, scope: Expr| {
-        lf.select([
-            lit(kind.to_string()).alias("scope_kind"),
-            scope.cast(DataType::String).alias("scope"),
-            col("kpi"),
-            col("period_year"),
-            col("period_month"),
-            col("num"),
-            col("den"),
-        ])
-    };
-    let all = concat(
-        [
-            scoped(
-                base.clone().filter(dept.clone().is_null()),
-                "company",
-                lit("all"),
-            ),
-            scoped(
-                base.clone().filter(dept.clone().is_not_null()),
-                "department",
-                dept.clone(),
-            ),
-            scoped(
-                base.filter(dept.is_not_null().and(col("staff_id").is_not_null())),
-                "staff",
-                col("staff_id"),
-            ),
-        ],
-        UnionArgs::default(),
-    )
-    .context(|| "pooling items".into())?;
-    let sums = all
+    // (period label, scope kind, scope, kpi) → sums. BTreeMap: rows come out sorted.
+    let mut acc: BTreeMap<(String, &'static str, String, String), Acc> = BTreeMap::new();
+    for items in frames {
+        add_sums(items, period, &mut acc)?;
+    }
+    finish_rows(acc, period, months, min_sample)
+}
+
+type Sums = BTreeMap<(String, &'static str, String, String), Acc>;
+
+/// Adds one query's items to the sums: one polars group-by per department, person, KPI
+/// and month (its result is small), then company, department and person rows and the
+/// year in Rust. A person's K1 pools the items of every view (several queries).
+fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
+    let sums = items
+        .clone()
+        .lazy()
         .group_by([
-            col("scope_kind"),
-            col("scope"),
+            col("department"),
+            col("staff_id"),
             col("kpi"),
             col("period_year"),
             col("period_month"),
@@ -430,14 +405,14 @@ fn pool(
         ])
         .collect()
         .context(|| "pooling items".into())?;
-    let text = |name: &str| -> Result<Vec<String>> {
+    let text = |name: &str| -> Result<Vec<Option<String>>> {
         Ok(sums
             .column(name)
             .context(|| name.to_string())?
             .str()
             .context(|| name.to_string())?
             .iter()
-            .map(|v| v.unwrap_or_default().to_string())
+            .map(|v| v.map(str::to_string))
             .collect())
     };
     let int = |name: &str| -> Result<Vec<i64>> {
@@ -462,31 +437,47 @@ fn pool(
             .map(|v| v.unwrap_or(0.0))
             .collect())
     };
-    let (kinds, scopes, kpis) = (text("scope_kind")?, text("scope")?, text("kpi")?);
+    let (depts, staff, kpis) = (text("department")?, text("staff_id")?, text("kpi")?);
     let (years, months_col, counts) = (int("period_year")?, int("period_month")?, int("items")?);
     let (nums, dens) = (float("num")?, float("den")?);
 
-    // (period label, scope kind, scope, kpi) → sums. BTreeMap: rows come out sorted.
-    let mut acc: BTreeMap<(String, &'static str, String, String), Acc> = BTreeMap::new();
     for i in 0..sums.height() {
-        let kind: &'static str = match kinds[i].as_str() {
-            "company" => "company",
-            "department" => "department",
-            _ => "staff",
-        };
+        let Some(kpi) = kpis[i].clone() else { continue };
+        let mut scoped: Vec<(&'static str, String)> = Vec::new();
+        match &depts[i] {
+            None => scoped.push(("company", "all".to_string())),
+            Some(d) => {
+                scoped.push(("department", d.clone()));
+                if let Some(p) = &staff[i] {
+                    scoped.push(("staff", p.clone()));
+                }
+            }
+        }
         let mut labels = vec![format!("{}-{:02}", years[i], months_col[i])];
         if matches!(period, Period::Year(_)) {
             labels.push(years[i].to_string());
         }
-        for label in labels {
-            let a = acc
-                .entry((label, kind, scopes[i].clone(), kpis[i].clone()))
-                .or_default();
-            a.num += nums[i];
-            a.den += dens[i];
-            a.items += counts[i] as u64;
+        for label in &labels {
+            for (kind, scope) in &scoped {
+                let a = acc
+                    .entry((label.clone(), kind, scope.clone(), kpi.clone()))
+                    .or_default();
+                a.num += nums[i];
+                a.den += dens[i];
+                a.items += counts[i] as u64;
+            }
         }
     }
+    Ok(())
+}
+
+/// Turns the sums into metric rows, adding the empty months and computing rates.
+fn finish_rows(
+    mut acc: Sums,
+    period: Period,
+    months: &[(i32, u32)],
+    min_sample: u64,
+) -> Result<Vec<MetricRow>> {
     // Company and department figures get a row in every month of the period even when
     // the month had no items (0 / 0, no rate): a missing row would read as "not computed".
     let mut labels: Vec<String> = months.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
@@ -658,15 +649,14 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
     ];
     let pq = out.join("metrics.parquet");
     crate::lake::write::write_parquet_file(&mut to_frame(&m.rows)?, &pq, kv.clone())?;
+    let timing = std::env::var_os("LVYUE_TIMING").is_some();
+    let t = std::time::Instant::now();
     let items_path = out.join("metric_items.parquet");
-    let mut items = m
-        .items
-        .sort(
-            ["kpi", "department", "item_id"],
-            SortMultipleOptions::default().with_nulls_last(false),
-        )
-        .context(|| "sorting items".into())?;
+    let mut items = m.items.clone();
     crate::lake::write::write_parquet_file(&mut items, &items_path, kv)?;
+    if timing {
+        eprintln!("write items: {:.2} s", t.elapsed().as_secs_f64());
+    }
     let meta = out.join("metrics.json");
     let body = serde_json::json!({
         "period": m.period.label(),
