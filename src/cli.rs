@@ -28,10 +28,83 @@ pub enum Command {
     /// Compute the KPIs K1–K5 for a month or a year.
     #[command(long_about = METRICS_ABOUT)]
     Metrics(MetricsArgs),
+    /// Check the process rules and write the violations register.
+    #[command(long_about = AUDIT_ABOUT)]
+    Audit(AuditArgs),
+    /// The rule catalogue.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Write or show the company policy (hours, targets, weights, calendar).
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+const AUDIT_ABOUT: &str = "\
+Run the rule pack (queries/rules/*.sql) over the lake as seen at --as-of (default: the
+end of the period) and write violations.csv / violations.parquet (the spec's columns),
+rule_pass_rates.csv / .parquet (items checked and passed per rule, department and
+month) and audit.json. Exit code 0 when it ran; with --fail-on, 1 when there are
+violations at or above that severity (for schedulers); 2 on error.
+
+Examples:
+  lvyue audit --lake out/lake --period 2025-05 --out out/2025-05
+  lvyue audit --lake out/lake --period 2025-05 --out out/2025-05 --fail-on major";
+
+/// Severities, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+}
+
+/// Check the rules.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The lake folder.
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
+    /// A month (2025-05) or a year (2025).
+    #[arg(long, value_name = "PERIOD")]
+    pub period: String,
+    /// Cut-off instant, `YYYY-MM-DD HH:MM:SS` local or ISO 8601 with an offset
+    /// [default: the end of the period].
+    #[arg(long, value_name = "TS")]
+    pub as_of: Option<String>,
+    /// Policy TOML (default: the built-in policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Exit with 1 when violations at or above this severity exist.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+}
+
+/// Language of catalogue descriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Id, clause, department, severity and description of every rule.
+    List {
+        #[arg(long, value_enum, default_value_t = Lang::Zh)]
+        lang: Lang,
+    },
+    /// One rule with its SQL.
+    Show {
+        /// Rule id, e.g. R04.
+        id: String,
     },
 }
 

@@ -8,6 +8,8 @@ use thiserror::Error;
 
 /// Exit code of a run that completed with no finding at or above `--fail-on`.
 pub const EXIT_OK: i32 = 0;
+/// Exit code of an audit that found violations at or above `--fail-on`.
+pub const EXIT_VIOLATIONS: i32 = 1;
 /// Exit code of a run that failed.
 pub const EXIT_ERROR: i32 = 2;
 

@@ -14,4 +14,5 @@ pub mod lake;
 pub mod metrics;
 pub mod policy;
 pub mod queries;
+pub mod rules;
 pub mod run;

@@ -97,6 +97,32 @@ pub fn metrics() -> Vec<Query> {
     ]
 }
 
+/// The rule definitions (`queries/rules/`), in id order.
+pub fn rules() -> Vec<Query> {
+    vec![
+        Query::new(
+            "rules/R01_entry_late.sql",
+            include_str!("../queries/rules/R01_entry_late.sql"),
+        ),
+        Query::new(
+            "rules/R02_required_fields.sql",
+            include_str!("../queries/rules/R02_required_fields.sql"),
+        ),
+        Query::new(
+            "rules/R03_cs_review.sql",
+            include_str!("../queries/rules/R03_cs_review.sql"),
+        ),
+        Query::new(
+            "rules/R04_four_eyes.sql",
+            include_str!("../queries/rules/R04_four_eyes.sql"),
+        ),
+        Query::new(
+            "rules/R05_confirm_before_ship.sql",
+            include_str!("../queries/rules/R05_confirm_before_ship.sql"),
+        ),
+    ]
+}
+
 /// Reads the leading `-- key: value` lines; a line starting with `--` and spaces
 /// continues the previous value.
 fn parse_header(sql: &str) -> BTreeMap<String, String> {
@@ -220,8 +246,49 @@ mod tests {
     }
 
     #[test]
+    fn rule_headers_are_complete_and_declare_every_placeholder() {
+        for q in rules() {
+            for key in [
+                "id",
+                "clause",
+                "department",
+                "severity",
+                "description_zh",
+                "description_en",
+                "grain",
+            ] {
+                assert!(!q.get(key).is_empty(), "{}: header has no {key}", q.file);
+            }
+            assert!(
+                ["critical", "major", "minor"].contains(&q.get("severity")),
+                "{}",
+                q.file
+            );
+            let mut declared: Vec<String> = q.policy_keys().iter().map(|s| s.to_string()).collect();
+            declared.sort();
+            assert_eq!(
+                declared,
+                placeholders(q.sql),
+                "{}: policy header vs placeholders",
+                q.file
+            );
+            let name = q.file.rsplit('/').next().unwrap();
+            assert!(
+                name.starts_with(q.get("id")),
+                "{}: file name starts with its id",
+                q.file
+            );
+            assert!(
+                q.sql.contains("checked AS ("),
+                "{}: a rule defines its checked population",
+                q.file
+            );
+        }
+    }
+
+    #[test]
     fn every_sla_deadline_can_run_on_the_business_clock_and_says_so() {
-        for q in metrics() {
+        for q in metrics().into_iter().chain(rules()) {
             let uses_hours = q.sql.contains("_hours}' HOUR");
             assert_eq!(
                 uses_hours,

@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, IngestArgs, LakeCommand, MetricsArgs, PolicyCommand};
+use crate::cli::{
+    AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PolicyCommand,
+    RulesCommand, Severity,
+};
 use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
 use crate::lake::{self, Lake};
@@ -24,6 +27,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Policy { command } => run_policy(command),
         Command::Metrics(args) => run_metrics(args),
+        Command::Audit(args) => run_audit(args),
+        Command::Rules { command } => run_rules(command),
     }
 }
 
@@ -54,18 +59,24 @@ fn run_policy(c: PolicyCommand) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn run_metrics(a: MetricsArgs) -> Result<i32> {
-    let policy = load_policy(a.policy.as_deref())?;
-    let period = crate::metrics::Period::parse(&a.period)
+/// The policy, period, lake and as-of that metrics and audit runs share.
+fn open_run(
+    lake: &std::path::Path,
+    period: &str,
+    as_of: Option<&str>,
+    policy: Option<&std::path::Path>,
+) -> Result<(Policy, crate::metrics::Period, Lake, chrono::NaiveDateTime)> {
+    let policy = load_policy(policy)?;
+    let period = crate::metrics::Period::parse(period)
         .map_err(|e| Error::Usage(format!("--period: {e}")))?;
-    let lake = Lake::open(&a.lake, policy.tz, false)?;
+    let lake = Lake::open(lake, policy.tz, false)?;
     if lake.tz != policy.tz {
         return Err(Error::Usage(format!(
             "the lake's times are local to {}, the policy says {}",
             lake.tz, policy.tz
         )));
     }
-    let as_of = match &a.as_of {
+    let as_of = match as_of {
         None => period.end(),
         Some(s) => {
             let us = crate::ingest::parse::parse_timestamp(
@@ -77,6 +88,82 @@ fn run_metrics(a: MetricsArgs) -> Result<i32> {
                 .ok_or_else(|| Error::Usage("--as-of: out of range".into()))?
         }
     };
+    Ok((policy, period, lake, as_of))
+}
+
+fn run_audit(a: AuditArgs) -> Result<i32> {
+    let (policy, period, lake, as_of) =
+        open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
+    let audit = crate::rules::audit(&lake, &policy, period, as_of)?;
+    let files = crate::rules::write(&audit, &a.out)?;
+    let severities: Vec<String> = audit
+        .violations
+        .column("severity")
+        .ok()
+        .and_then(|c| {
+            c.str()
+                .ok()
+                .map(|s| s.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        })
+        .unwrap_or_default();
+    let rank = |s: &str| match s {
+        "critical" => Severity::Critical,
+        "major" => Severity::Major,
+        _ => Severity::Minor,
+    };
+    let mut out = format!(
+        "audit of {} as of {} (policy {}): {} violations\n",
+        period.label(),
+        as_of.format("%Y-%m-%d %H:%M:%S"),
+        policy.fingerprint,
+        audit.violations.height()
+    );
+    for f in files {
+        out.push_str(&format!("  wrote {}\n", f.display()));
+    }
+    print_out(&out);
+    let failing = a
+        .fail_on
+        .is_some_and(|min| severities.iter().any(|s| rank(s) >= min));
+    Ok(if failing {
+        crate::error::EXIT_VIOLATIONS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn run_rules(c: RulesCommand) -> Result<i32> {
+    match c {
+        RulesCommand::List { lang } => {
+            let mut out = String::new();
+            for q in crate::rules::catalogue() {
+                let desc = match lang {
+                    Lang::Zh => q.get("description_zh"),
+                    Lang::En => q.get("description_en"),
+                };
+                out.push_str(&format!(
+                    "{:<4} {:<16} {:<10} {:<8} {}\n",
+                    q.get("id"),
+                    q.get("clause"),
+                    q.get("department"),
+                    q.get("severity"),
+                    desc
+                ));
+            }
+            print_out(&out);
+        }
+        RulesCommand::Show { id } => {
+            let q = crate::rules::find(&id)
+                .ok_or_else(|| Error::Usage(format!("no rule {id:?} (see `lvyue rules list`)")))?;
+            print_out(&format!("-- queries/{}\n{}", q.file, q.sql));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_metrics(a: MetricsArgs) -> Result<i32> {
+    let (policy, period, lake, as_of) =
+        open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
     let m = crate::metrics::compute(&lake, &policy, period, as_of)?;
     let mut files = crate::metrics::write(&m, &a.out)?;
     if let Some(dir) = &a.emit_sql {

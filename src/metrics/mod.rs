@@ -254,7 +254,17 @@ pub fn compute(
 /// the next. polars runs a CTE body in an isolated context that loses user-defined
 /// functions (the business clock); at top level they are kept. The result is the same
 /// as running the query whole.
-pub fn run_query(mut ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<LazyFrame> {
+pub fn run_query(ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<LazyFrame> {
+    Ok(run_query_capturing(ctx, sql, None)?.0)
+}
+
+/// [`run_query`], also returning the materialised CTE named `capture` (a rule's
+/// `checked` population, for its pass rate).
+pub fn run_query_capturing(
+    mut ctx: polars::sql::SQLContext,
+    sql: &str,
+    capture: Option<&str>,
+) -> PolarsResult<(LazyFrame, Option<DataFrame>)> {
     use sqlparser::ast::Statement;
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::Parser;
@@ -263,14 +273,18 @@ pub fn run_query(mut ctx: polars::sql::SQLContext, sql: &str) -> PolarsResult<La
     let Some(Statement::Query(mut q)) = stmts.pop() else {
         polars_bail!(SQLSyntax: "expected one SELECT query");
     };
+    let mut captured = None;
     if let Some(with) = q.with.take() {
         for cte in with.cte_tables {
             // Materialised once: a CTE referenced several times is not recomputed.
             let df = ctx.execute(&cte.query.to_string())?.collect()?;
+            if capture == Some(cte.alias.name.value.as_str()) {
+                captured = Some(df.clone());
+            }
             ctx.register(&cte.alias.name.value, df.lazy());
         }
     }
-    ctx.execute(&q.to_string())
+    Ok((ctx.execute(&q.to_string())?, captured))
 }
 
 /// Casts a query's output to the item schema (so every query's items stack), keeps the
@@ -674,7 +688,7 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The query with the policy's values, its SLA deadlines on the policy's clock.
-fn render_for_clock(
+pub fn render_for_clock(
     q: &queries::Query,
     policy: &Policy,
     params: &BTreeMap<&'static str, String>,

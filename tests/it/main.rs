@@ -6,4 +6,5 @@ mod ingest;
 mod lake;
 mod metrics;
 mod props;
+mod rules;
 mod util;

@@ -1,0 +1,264 @@
+//! Rules stage: the lake → the `violations` table and each rule's pass rate.
+//!
+//! Each rule is a SQL file of `queries/rules/` (dbt's "singular test"): its CTE `checked`
+//! holds every item the rule judged (department, person, order, entity, `at`, whether
+//! violated, evidence) and its result is the violating items — zero rows means the rule
+//! holds. lvyue runs it over the same as-of view of the lake as the KPIs, adds the rule's
+//! id, clause and severity from the file's header, the period (`at`'s month) and the
+//! notice id, and counts checked and passed items per department and month.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use polars::prelude::*;
+
+use crate::error::{Error, IoContext, PolarsContext, Result};
+use crate::lake::Lake;
+use crate::metrics::{self, stage, Period};
+use crate::policy::{Clock, Policy};
+use crate::queries::{self, Query};
+
+/// Column names of the `violations` table, in the spec's order.
+pub const VIOLATION_COLUMNS: &[&str] = &[
+    "rule_id",
+    "clause",
+    "severity",
+    "department",
+    "staff_id",
+    "order_id",
+    "entity_id",
+    "at",
+    "period",
+    "evidence",
+    "notice_id",
+];
+
+/// The result of an audit.
+pub struct Audit {
+    pub period: Period,
+    pub as_of: NaiveDateTime,
+    /// The `violations` table, sorted by rule, period, department, order and entity.
+    pub violations: DataFrame,
+    /// Per rule, department and month: items checked and passed.
+    pub pass_rates: DataFrame,
+    pub policy_fingerprint: String,
+}
+
+/// The catalogue: every rule file.
+pub fn catalogue() -> Vec<Query> {
+    queries::rules()
+}
+
+/// Looks a rule up by id (`R06`), case-insensitively.
+pub fn find(id: &str) -> Option<Query> {
+    catalogue()
+        .into_iter()
+        .find(|q| q.get("id").eq_ignore_ascii_case(id))
+}
+
+/// Runs every rule at `as_of` and keeps the items of `period`'s reported months.
+pub fn audit(lake: &Lake, policy: &Policy, period: Period, as_of: NaiveDateTime) -> Result<Audit> {
+    let registry = (policy.sla.clock == Clock::Business)
+        .then(|| metrics::clock::registry(policy.calendar.clone()));
+    let first_month = period.lookback_start(policy.lookback_months);
+    let staged = stage::stage(lake, first_month, as_of, registry)?;
+    let params = metrics::sql_params(policy, as_of);
+    let months: Vec<(i32, u32)> = metrics::reported_months(lake, as_of);
+    let in_period: Vec<String> = months
+        .iter()
+        .filter(|(y, m)| match period {
+            Period::Month(py, pm) => py == *y && pm == *m,
+            Period::Year(py) => py == *y,
+        })
+        .map(|(y, m)| format!("{y}-{m:02}"))
+        .collect();
+    let mut violations: Vec<DataFrame> = Vec::new();
+    let mut rates: Vec<DataFrame> = Vec::new();
+    for q in catalogue() {
+        let sql = queries::for_polars(&metrics::render_for_clock(&q, policy, &params)?);
+        let (lf, checked) = metrics::run_query_capturing(staged.context(), &sql, Some("checked"))
+            .context(|| format!("running queries/{}", q.file))?;
+        let found = lf
+            .collect()
+            .context(|| format!("running queries/{}", q.file))?;
+        violations.push(
+            shape_violations(found, &q, &in_period)
+                .context(|| format!("queries/{} returned unexpected columns", q.file))?,
+        );
+        let checked = checked
+            .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
+        rates.push(
+            pass_rates(checked, &q, &in_period)
+                .context(|| format!("queries/{}: pass rates", q.file))?,
+        );
+    }
+    let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
+        let mut it = frames.into_iter();
+        let mut acc = it.next().expect("at least one rule");
+        for f in it {
+            acc.vstack_mut(&f).context(|| "stacking".into())?;
+        }
+        acc.rechunk_mut();
+        Ok(acc)
+    };
+    Ok(Audit {
+        period,
+        as_of,
+        violations: stack(violations)?,
+        pass_rates: stack(rates)?,
+        policy_fingerprint: policy.fingerprint.clone(),
+    })
+}
+
+fn period_expr() -> Expr {
+    // `at` is a naive local timestamp: its calendar month is the period.
+    col("at").dt().strftime("%Y-%m")
+}
+
+/// Drops the `.000000` that engines append to whole-second timestamps cast to text.
+fn tidy_evidence(df: DataFrame) -> PolarsResult<DataFrame> {
+    let tidy: StringChunked = df
+        .column("evidence")?
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(|s| s.replace(".000000", "")))
+        .collect();
+    let mut df = df;
+    df.with_column(tidy.with_name("evidence".into()).into_column())?;
+    Ok(df)
+}
+
+fn shape_violations(df: DataFrame, q: &Query, months: &[String]) -> PolarsResult<DataFrame> {
+    let months = Series::new("m".into(), months.to_vec());
+    let rule = q.get("id").to_string();
+    tidy_evidence(df)?
+        .lazy()
+        .with_column(period_expr().alias("period"))
+        .filter(col("period").is_in(lit(months).implode(true), false))
+        .select([
+            lit(rule.clone()).alias("rule_id"),
+            lit(q.get("clause").to_string()).alias("clause"),
+            lit(q.get("severity").to_string()).alias("severity"),
+            col("department").cast(DataType::String),
+            col("staff_id").cast(DataType::String),
+            col("order_id").cast(DataType::String),
+            col("entity_id").cast(DataType::String),
+            col("at").cast(DataType::Datetime(TimeUnit::Microseconds, None)),
+            col("period"),
+            col("evidence").cast(DataType::String),
+            concat_str(
+                [lit("N"), col("period"), col("department"), lit(rule)],
+                "-",
+                false,
+            )
+            .alias("notice_id"),
+        ])
+        .sort(
+            ["period", "department", "order_id", "entity_id"],
+            SortMultipleOptions::default().with_nulls_last(false),
+        )
+        .collect()
+}
+
+fn pass_rates(checked: DataFrame, q: &Query, months: &[String]) -> PolarsResult<DataFrame> {
+    let months = Series::new("m".into(), months.to_vec());
+    checked
+        .lazy()
+        .with_column(period_expr().alias("period"))
+        .filter(col("period").is_in(lit(months).implode(true), false))
+        .group_by([col("period"), col("department")])
+        .agg([
+            len().cast(DataType::Int64).alias("checked"),
+            (lit(1) - col("violated").cast(DataType::Int64))
+                .sum()
+                .alias("passed"),
+        ])
+        .select([
+            col("period"),
+            lit(q.get("id").to_string()).alias("rule_id"),
+            col("department").cast(DataType::String),
+            col("checked"),
+            col("passed"),
+            (col("passed").cast(DataType::Float64) / col("checked").cast(DataType::Float64))
+                .alias("rate"),
+        ])
+        .sort(["period", "department"], SortMultipleOptions::default())
+        .collect()
+}
+
+/// Writes `violations.csv` / `.parquet`, `rule_pass_rates.csv` / `.parquet` and
+/// `audit.json` (period, as-of, policy fingerprint) into `out`.
+pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).at(out)?;
+    let kv = vec![
+        ("lvyue.period".to_string(), a.period.label()),
+        (
+            "lvyue.as_of".to_string(),
+            a.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ),
+        (
+            "lvyue.policy_fingerprint".to_string(),
+            a.policy_fingerprint.clone(),
+        ),
+    ];
+    let mut written = Vec::new();
+    for (name, df) in [
+        ("violations", &a.violations),
+        ("rule_pass_rates", &a.pass_rates),
+    ] {
+        let csv_path = out.join(format!("{name}.csv"));
+        write_frame_csv(df, &csv_path)?;
+        written.push(csv_path);
+        let pq = out.join(format!("{name}.parquet"));
+        crate::lake::write::write_parquet_file(&mut df.clone(), &pq, kv.clone())?;
+        written.push(pq);
+    }
+    let meta = out.join("audit.json");
+    let body = serde_json::json!({
+        "period": a.period.label(),
+        "as_of": a.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "policy_fingerprint": a.policy_fingerprint,
+        "violations": a.violations.height(),
+    });
+    std::fs::write(
+        &meta,
+        serde_json::to_string_pretty(&body).expect("json") + "\n",
+    )
+    .at(&meta)?;
+    written.push(meta);
+    Ok(written)
+}
+
+/// Writes a frame as CSV (UTF-8, header, empty for null, timestamps `YYYY-MM-DD HH:MM:SS`).
+fn write_frame_csv(df: &DataFrame, path: &Path) -> Result<()> {
+    let io = |e: csv::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(io)?;
+    w.write_record(df.get_column_names().iter().map(|n| n.as_str()))
+        .map_err(io)?;
+    let mut cols: Vec<Vec<String>> = Vec::with_capacity(df.width());
+    for c in df.columns() {
+        let is_ts = matches!(c.dtype(), DataType::Datetime(_, _));
+        let text = c
+            .cast(&DataType::String)
+            .context(|| format!("formatting {}", c.name()))?;
+        let text = text.str().context(|| format!("formatting {}", c.name()))?;
+        cols.push(
+            text.iter()
+                .map(|v| match v {
+                    None => String::new(),
+                    Some(s) if is_ts => s.chars().take(19).collect(),
+                    Some(s) => s.to_string(),
+                })
+                .collect(),
+        );
+    }
+    for i in 0..df.height() {
+        w.write_record(cols.iter().map(|c| c[i].as_str()))
+            .map_err(io)?;
+    }
+    w.flush().at(path)
+}

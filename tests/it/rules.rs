@@ -1,0 +1,181 @@
+//! Rules stage: the violation set per rule on the fixtures equals fixtures/README.md;
+//! every rule file has its fixture case; the catalogue commands; --fail-on.
+
+use std::collections::BTreeMap;
+
+use crate::util::*;
+
+/// Per rule: the violations the case book plants, as (order, entity, staff, period).
+fn expected(
+) -> BTreeMap<&'static str, Vec<(&'static str, &'static str, &'static str, &'static str)>> {
+    BTreeMap::from([
+        (
+            "R01",
+            vec![
+                ("SO-2504-02", "", "S02", "2025-04"),
+                ("SO-2505-27", "", "S01", "2025-05"),
+            ],
+        ),
+        ("R02", vec![("SO-2504-04", "", "S01", "2025-04")]),
+        ("R03", vec![("SO-2504-05", "", "", "2025-04")]),
+        (
+            "R04",
+            vec![
+                ("SO-2504-07", "E-2504-07-04", "S01", "2025-04"),
+                ("SO-2505-04", "E-2505-04-04", "S03", "2025-05"),
+            ],
+        ),
+        ("R05", vec![("SO-2504-08", "SH-2504-08-1", "", "2025-04")]),
+    ])
+}
+
+#[test]
+fn the_fixture_violations_are_exactly_the_planted_ones() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    let out = w.ok(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025",
+        "--as-of",
+        "2025-07-01 00:00:00",
+        "--out",
+        "a",
+    ]);
+    assert!(out.contains("violations"), "{out}");
+    let text = std::fs::read_to_string(w.path("a/violations.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "rule_id,clause,severity,department,staff_id,order_id,entity_id,at,period,evidence,notice_id");
+    let mut got: BTreeMap<String, Vec<(String, String, String, String)>> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    for rec in rdr.records() {
+        let r = rec.unwrap();
+        got.entry(r[0].to_string()).or_default().push((
+            r[5].to_string(),
+            r[6].to_string(),
+            r[4].to_string(),
+            r[8].to_string(),
+        ));
+        // notice id from period, department and rule.
+        assert_eq!(&r[10], format!("N-{}-{}-{}", &r[8], &r[3], &r[0]).as_str());
+    }
+    for (rule, want) in expected() {
+        let mut want: Vec<(String, String, String, String)> = want
+            .into_iter()
+            .map(|(o, e, s, p)| (o.to_string(), e.to_string(), s.to_string(), p.to_string()))
+            .collect();
+        want.sort();
+        let mut have = got.remove(rule).unwrap_or_default();
+        have.sort();
+        assert_eq!(have, want, "{rule}");
+    }
+    assert!(got.is_empty(), "unexpected violations: {got:?}");
+    // Evidence is readable, and R01's boundary case (entered at exactly 24 h) passes.
+    assert!(
+        text.contains("\"entered 2025-04-03 11:00:00, deadline 2025-04-03 10:00:00\""),
+        "{text}"
+    );
+    let rates = std::fs::read_to_string(w.path("a/rule_pass_rates.csv")).unwrap();
+    assert!(rates.contains("2025-04,R01,sales,30,29,"), "{rates}");
+    assert!(rates.contains("2025-04,R04,cs,28,27,"), "{rates}");
+}
+
+#[test]
+fn every_rule_file_is_in_the_catalogue_and_has_a_fixture_case() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/rules");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    on_disk.sort();
+    let compiled: Vec<String> = lvyue::rules::catalogue()
+        .iter()
+        .map(|q| q.file.trim_start_matches("rules/").to_string())
+        .collect();
+    assert_eq!(
+        on_disk, compiled,
+        "queries/rules/*.sql and the compiled catalogue differ"
+    );
+    let cases = expected();
+    for q in lvyue::rules::catalogue() {
+        assert!(
+            cases.contains_key(q.get("id")),
+            "{} has no fixture case in tests/it/rules.rs",
+            q.get("id")
+        );
+    }
+}
+
+#[test]
+fn catalogue_commands_and_fail_on() {
+    let w = Workdir::new();
+    let out = w.ok(&["rules", "list"]);
+    assert!(
+        out.contains("R04  C2.2.1           cs         major    四眼原則"),
+        "{out}"
+    );
+    let out = w.ok(&["rules", "list", "--lang", "en"]);
+    assert!(
+        out.contains("R01  C2.1.1           sales      minor    Order entered"),
+        "{out}"
+    );
+    let out = w.ok(&["rules", "show", "r05"]);
+    assert!(
+        out.starts_with("-- queries/rules/R05_confirm_before_ship.sql\n-- id: R05"),
+        "{out}"
+    );
+    let out = w.run(&["rules", "show", "R99"]);
+    assert_eq!(out.status.code(), Some(2));
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    // April has major violations (R03, R04, R05): --fail-on major exits 1, critical 0.
+    let out = w.run(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-04",
+        "--out",
+        "a",
+        "--fail-on",
+        "major",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = w.run(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-04",
+        "--out",
+        "b",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    // June has none of R01–R05.
+    let out = w.run(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-06",
+        "--out",
+        "c",
+        "--fail-on",
+        "minor",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
