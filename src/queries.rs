@@ -120,6 +120,22 @@ pub fn rules() -> Vec<Query> {
             "rules/R05_confirm_before_ship.sql",
             include_str!("../queries/rules/R05_confirm_before_ship.sql"),
         ),
+        Query::new(
+            "rules/R06_lock_before_ship.sql",
+            include_str!("../queries/rules/R06_lock_before_ship.sql"),
+        ),
+        Query::new(
+            "rules/R07_shortage_followup.sql",
+            include_str!("../queries/rules/R07_shortage_followup.sql"),
+        ),
+        Query::new(
+            "rules/R09_po_placed.sql",
+            include_str!("../queries/rules/R09_po_placed.sql"),
+        ),
+        Query::new(
+            "rules/R10_inspection.sql",
+            include_str!("../queries/rules/R10_inspection.sql"),
+        ),
     ]
 }
 
