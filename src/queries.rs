@@ -136,6 +136,42 @@ pub fn rules() -> Vec<Query> {
             "rules/R10_inspection.sql",
             include_str!("../queries/rules/R10_inspection.sql"),
         ),
+        Query::new(
+            "rules/R11_qc_before_warehouse.sql",
+            include_str!("../queries/rules/R11_qc_before_warehouse.sql"),
+        ),
+        Query::new(
+            "rules/R12_labels.sql",
+            include_str!("../queries/rules/R12_labels.sql"),
+        ),
+        Query::new(
+            "rules/R13_preship.sql",
+            include_str!("../queries/rules/R13_preship.sql"),
+        ),
+        Query::new(
+            "rules/R14_tracking.sql",
+            include_str!("../queries/rules/R14_tracking.sql"),
+        ),
+        Query::new(
+            "rules/R15_transport_exception.sql",
+            include_str!("../queries/rules/R15_transport_exception.sql"),
+        ),
+        Query::new(
+            "rules/R17_acceptance.sql",
+            include_str!("../queries/rules/R17_acceptance.sql"),
+        ),
+        Query::new(
+            "rules/R18_case_routing.sql",
+            include_str!("../queries/rules/R18_case_routing.sql"),
+        ),
+        Query::new(
+            "rules/R19_case_closing.sql",
+            include_str!("../queries/rules/R19_case_closing.sql"),
+        ),
+        Query::new(
+            "rules/R20_returns.sql",
+            include_str!("../queries/rules/R20_returns.sql"),
+        ),
     ]
 }
 
