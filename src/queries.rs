@@ -129,6 +129,10 @@ pub fn rules() -> Vec<Query> {
             include_str!("../queries/rules/R07_shortage_followup.sql"),
         ),
         Query::new(
+            "rules/R08_shortage_outcome.sql",
+            include_str!("../queries/rules/R08_shortage_outcome.sql"),
+        ),
+        Query::new(
             "rules/R09_po_placed.sql",
             include_str!("../queries/rules/R09_po_placed.sql"),
         ),
@@ -155,6 +159,10 @@ pub fn rules() -> Vec<Query> {
         Query::new(
             "rules/R15_transport_exception.sql",
             include_str!("../queries/rules/R15_transport_exception.sql"),
+        ),
+        Query::new(
+            "rules/R16_progress_updates.sql",
+            include_str!("../queries/rules/R16_progress_updates.sql"),
         ),
         Query::new(
             "rules/R17_acceptance.sql",

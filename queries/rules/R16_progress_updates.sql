@@ -1,0 +1,78 @@
+-- id: R16
+-- clause: C6.2.2
+-- department: cs
+-- severity: minor
+-- description_zh: 訂單履約期間超過規定天數未向客戶更新進度
+-- description_en: An open order with a gap of more than the limit without progress_update_sent
+-- policy: update_days, as_of
+-- grain: one item per gap of the open interval signing → progress updates → completion
+--        (every sku delivered in full), cancellation or as-of; at: the gap's start plus
+--        update_days. A gap still open at as-of is judged once it is longer than the limit.
+WITH ordered AS (
+  SELECT order_id, sku, SUM(quantity) AS qty FROM order_lines GROUP BY order_id, sku
+),
+delivered AS (
+  SELECT s.order_id, l.sku, s.delivered_at,
+         SUM(l.quantity) OVER (PARTITION BY s.order_id, l.sku ORDER BY s.delivered_at, s.shipment_id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
+  FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.shipment_id
+  WHERE s.delivered_at IS NOT NULL
+),
+reached AS (
+  SELECT d.order_id, d.sku, MIN(d.delivered_at) AS done_at
+  FROM delivered d JOIN ordered o ON o.order_id = d.order_id AND o.sku = d.sku
+  WHERE d.cum_qty >= o.qty
+  GROUP BY d.order_id, d.sku
+),
+sku_done AS (
+  SELECT o.order_id, o.sku, r.done_at
+  FROM ordered o LEFT JOIN reached r ON r.order_id = o.order_id AND r.sku = o.sku
+),
+completion AS (
+  SELECT order_id,
+         CASE WHEN COUNT(*) = COUNT(done_at) THEN MAX(done_at) END AS complete_at
+  FROM sku_done GROUP BY order_id
+),
+bounds AS (
+  SELECT o.order_id, o.signed_at,
+         CASE WHEN o.status = 'cancelled' THEN COALESCE(o.cancelled_at, o.signed_at) END AS cancel_at,
+         c.complete_at
+  FROM orders o LEFT JOIN completion c ON c.order_id = o.order_id
+),
+intervals AS (
+  SELECT order_id, signed_at,
+         CASE WHEN complete_at IS NOT NULL AND (cancel_at IS NULL OR complete_at <= cancel_at) THEN complete_at
+              WHEN cancel_at IS NOT NULL THEN cancel_at
+              ELSE {as_of} END AS end_at,
+         CASE WHEN complete_at IS NULL AND cancel_at IS NULL THEN 1 ELSE 0 END AS still_open
+  FROM bounds
+),
+points AS (
+  SELECT order_id, signed_at AS point_at, 0 AS is_end FROM intervals
+  UNION ALL
+  SELECT e.order_id, e.occurred_at AS point_at, 0 AS is_end
+  FROM order_events e JOIN intervals i ON i.order_id = e.order_id
+  WHERE e.activity = 'progress_update_sent' AND e.occurred_at > i.signed_at AND e.occurred_at < i.end_at
+  UNION ALL
+  SELECT order_id, end_at AS point_at, 1 AS is_end FROM intervals
+),
+gaps AS (
+  SELECT p.order_id, p.point_at AS gap_end, p.is_end,
+         LAG(p.point_at) OVER (PARTITION BY p.order_id ORDER BY p.point_at, p.is_end) AS gap_start
+  FROM points p
+),
+checked AS (
+  SELECT 'cs' AS department,
+         CAST(NULL AS STRING) AS staff_id,
+         g.order_id,
+         CAST(NULL AS STRING) AS entity_id,
+         g.gap_start + INTERVAL '{update_days}' DAY AS at,
+         CASE WHEN g.gap_end > g.gap_start + INTERVAL '{update_days}' DAY THEN 1 ELSE 0 END AS violated,
+         'no progress update from ' || CAST(g.gap_start AS STRING) || ' to '
+           || CASE WHEN i.still_open = 1 AND g.is_end = 1 THEN 'as-of ' ELSE '' END
+           || CAST(g.gap_end AS STRING) AS evidence
+  FROM gaps g JOIN intervals i ON i.order_id = g.order_id
+  WHERE g.gap_start IS NOT NULL
+    AND NOT (i.still_open = 1 AND g.is_end = 1 AND g.gap_start + INTERVAL '{update_days}' DAY >= {as_of})
+)
+SELECT * FROM checked WHERE violated = 1
