@@ -84,6 +84,10 @@ pub struct AuditArgs {
     /// Exit with 1 when violations at or above this severity exist.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Also write the SQL as run (DuckDB views of the lake at as-of and every query with
+    /// its policy values) into DIR, to rerun it in another engine.
+    #[arg(long, value_name = "DIR")]
+    pub emit_sql: Option<PathBuf>,
 }
 
 /// Language of catalogue descriptions.

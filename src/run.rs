@@ -95,7 +95,12 @@ fn run_audit(a: AuditArgs) -> Result<i32> {
     let (policy, period, lake, as_of) =
         open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
     let audit = crate::rules::audit(&lake, &policy, period, as_of)?;
-    let files = crate::rules::write(&audit, &a.out)?;
+    let mut files = crate::rules::write(&audit, &a.out)?;
+    if let Some(dir) = &a.emit_sql {
+        files.extend(crate::metrics::emit_sql(
+            &lake, &policy, period, as_of, dir,
+        )?);
+    }
     let severities: Vec<String> = audit
         .violations
         .column("severity")

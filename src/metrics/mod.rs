@@ -702,7 +702,7 @@ pub fn render_for_clock(
     }
 }
 
-/// Writes `00_views.duckdb.sql` and each query rendered with the policy's values (in
+/// Writes `00_views.duckdb.sql` and each query (KPIs and rules) rendered with the policy's values (in
 /// the portable form, as `queries/` holds it) into `dir`.
 pub fn emit_sql(
     lake: &Lake,
@@ -718,7 +718,7 @@ pub fn emit_sql(
     std::fs::write(&views, stage::duckdb_views(lake, first_month, as_of)).at(&views)?;
     out.push(views);
     let params = sql_params(policy, as_of);
-    for q in queries::metrics() {
+    for q in queries::metrics().into_iter().chain(queries::rules()) {
         let name = q.file.rsplit('/').next().unwrap_or(q.file);
         let p = dir.join(name);
         let mut sql = render_for_clock(&q, policy, &params)?;

@@ -210,3 +210,92 @@ fn duckdb_agrees_on_generated_data_too() {
         "DuckDB and lvyue differ:\n{text}"
     );
 }
+
+/// Runs the emitted rule SQL in DuckDB and compares its violations with lvyue's.
+const RULES_CROSS_RUN: &str = r#"
+import sys, glob, os, duckdb
+sql_dir, violations = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute(open(os.path.join(sql_dir, "00_views.duckdb.sql")).read())
+parts = []
+for f in sorted(glob.glob(os.path.join(sql_dir, "R*.sql"))):
+    rule = os.path.basename(f).split("_")[0]
+    con.execute(f"CREATE OR REPLACE VIEW v_{rule} AS {open(f).read()}")
+    parts.append(f"SELECT '{rule}' AS rule_id, department, coalesce(staff_id, '') AS staff_id, order_id, coalesce(entity_id, '') AS entity_id, strftime(\"at\", '%Y-%m-%d %H:%M:%S') AS at FROM v_{rule}")
+duck = set(con.execute(" UNION ALL ".join(parts)).fetchall())
+lv = set(con.execute(f"SELECT rule_id, department, coalesce(staff_id, ''), order_id, coalesce(entity_id, ''), strftime(\"at\", '%Y-%m-%d %H:%M:%S') FROM read_parquet('{violations}')").fetchall())
+periods = {r[0][:7] for r in con.execute(f"SELECT DISTINCT period FROM read_parquet('{violations}')").fetchall()}
+duck = {d for d in duck if d[5][:7] in periods or not periods}
+print("violations", len(lv))
+diff = sorted(duck ^ lv)
+print("mismatches", len(diff))
+for x in diff[:20]:
+    print("  duckdb" if x in duck else "  lvyue ", x)
+"#;
+
+#[test]
+fn duckdb_runs_the_same_rule_sql_and_finds_the_same_violations() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "fx",
+    ]);
+    let gen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen_exports.py");
+    let out = Command::new("python3")
+        .args([
+            gen.to_str().unwrap(),
+            "2000",
+            w.path("gen").to_str().unwrap(),
+            "5",
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["ingest", "gen", "--lake", "gl"]);
+    for (lake, as_of, least) in [
+        ("fx", "2025-07-01 00:00:00", 37),
+        ("gl", "2025-09-15 12:00:00", 100),
+    ] {
+        let (out, sql) = (format!("a-{lake}"), format!("s-{lake}"));
+        w.ok(&[
+            "audit",
+            "--lake",
+            lake,
+            "--period",
+            "2025",
+            "--as-of",
+            as_of,
+            "--out",
+            &out,
+            "--emit-sql",
+            &sql,
+        ]);
+        let run = Command::new("python3")
+            .args([
+                "-c",
+                RULES_CROSS_RUN,
+                w.path(&sql).to_str().unwrap(),
+                w.path(&format!("{out}/violations.parquet"))
+                    .to_str()
+                    .unwrap(),
+            ])
+            .output()
+            .expect("python3");
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{lake}: {}", stderr(&run));
+        assert!(
+            text.contains("mismatches 0"),
+            "{lake}: DuckDB and lvyue differ:\n{text}"
+        );
+        let n: usize = text
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("violations ")
+            .parse()
+            .unwrap();
+        assert!(n >= least, "{lake}: only {n} violations compared");
+    }
+}
