@@ -81,9 +81,13 @@ pub struct AuditArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Exit with 1 when violations at or above this severity exist.
+    /// Exit with 1 when violations at or above this severity exist (waived ones aside).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Waivers CSV: rule_id,item_id,reason,approver,date (item_id: the entity id, or the
+    /// order id for order-level rules).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// Also write the SQL as run (DuckDB views of the lake at as-of and every query with
     /// its policy values) into DIR, to rerun it in another engine.
     #[arg(long, value_name = "DIR")]

@@ -94,23 +94,38 @@ fn open_run(
 fn run_audit(a: AuditArgs) -> Result<i32> {
     let (policy, period, lake, as_of) =
         open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
-    let audit = crate::rules::audit(&lake, &policy, period, as_of)?;
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::load_waivers(p)?,
+        None => Vec::new(),
+    };
+    let audit = crate::rules::audit(&lake, &policy, period, as_of, &waivers)?;
     let mut files = crate::rules::write(&audit, &a.out)?;
     if let Some(dir) = &a.emit_sql {
         files.extend(crate::metrics::emit_sql(
             &lake, &policy, period, as_of, dir,
         )?);
     }
-    let severities: Vec<String> = audit
-        .violations
-        .column("severity")
-        .ok()
-        .and_then(|c| {
-            c.str()
-                .ok()
-                .map(|s| s.iter().map(|v| v.unwrap_or("").to_string()).collect())
-        })
-        .unwrap_or_default();
+    // Waived violations count for no one, so not for --fail-on either.
+    let col_text = |name: &str| -> Vec<String> {
+        audit
+            .violations
+            .column(name)
+            .ok()
+            .and_then(|c| c.cast(&polars::prelude::DataType::String).ok())
+            .and_then(|c| {
+                c.str()
+                    .ok()
+                    .map(|s| s.iter().map(|v| v.unwrap_or("").to_string()).collect())
+            })
+            .unwrap_or_default()
+    };
+    let waived = col_text("waived");
+    let severities: Vec<String> = col_text("severity")
+        .into_iter()
+        .zip(waived)
+        .filter(|(_, w)| w != "true")
+        .map(|(s, _)| s)
+        .collect();
     let rank = |s: &str| match s {
         "critical" => Severity::Critical,
         "major" => Severity::Major,

@@ -18,7 +18,8 @@ use crate::metrics::{self, stage, Period};
 use crate::policy::{Clock, Policy};
 use crate::queries::{self, Query};
 
-/// Column names of the `violations` table, in the spec's order.
+/// Column names of the `violations` table: the spec's, in its order, then the waiver
+/// columns.
 pub const VIOLATION_COLUMNS: &[&str] = &[
     "rule_id",
     "clause",
@@ -31,7 +32,98 @@ pub const VIOLATION_COLUMNS: &[&str] = &[
     "period",
     "evidence",
     "notice_id",
+    "waived",
+    "waiver_reason",
 ];
+
+/// A committee waiver: the violation of `rule_id` about `item_id` (its entity id, or its
+/// order id when it has none) stays in the register, marked waived, and counts for no one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiver {
+    pub rule_id: String,
+    pub item_id: String,
+    pub reason: String,
+    pub approver: String,
+    pub date: String,
+}
+
+/// Reads a waivers CSV (`rule_id,item_id,reason,approver,date`); every field required.
+pub fn load_waivers(path: &Path) -> Result<Vec<Waiver>> {
+    let text = std::fs::read_to_string(path).at(path)?;
+    let bad = |line: u64, why: String| Error::Unreadable {
+        path: path.to_path_buf(),
+        line,
+        column: 0,
+        why,
+    };
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{FEFF}').as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| bad(1, e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let want = ["rule_id", "item_id", "reason", "approver", "date"];
+    if headers != want {
+        return Err(bad(1, format!("expected the header {}", want.join(","))));
+    }
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let f: Vec<String> = rec.iter().map(|v| v.trim().to_string()).collect();
+        if f.len() != 5 || f.iter().any(String::is_empty) {
+            return Err(bad(
+                line,
+                "every waiver needs rule_id, item_id, reason, approver and date".into(),
+            ));
+        }
+        if find(&f[0]).is_none() {
+            return Err(bad(line, format!("no rule {:?}", f[0])));
+        }
+        out.push(Waiver {
+            rule_id: f[0].to_ascii_uppercase(),
+            item_id: f[1].clone(),
+            reason: f[2].clone(),
+            approver: f[3].clone(),
+            date: f[4].clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Marks the waived violations (`waived`, `waiver_reason`: "reason (approver, date)").
+fn apply_waivers(v: DataFrame, waivers: &[Waiver]) -> Result<DataFrame> {
+    let text = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(v.column(name)
+            .context(|| name.to_string())?
+            .str()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|x| x.map(str::to_string))
+            .collect())
+    };
+    let (rules, orders, entities) = (text("rule_id")?, text("order_id")?, text("entity_id")?);
+    let mut waived = Vec::with_capacity(v.height());
+    let mut reasons: Vec<Option<String>> = Vec::with_capacity(v.height());
+    for i in 0..v.height() {
+        let item = entities[i]
+            .clone()
+            .or_else(|| orders[i].clone())
+            .unwrap_or_default();
+        let w = waivers
+            .iter()
+            .find(|w| Some(w.rule_id.as_str()) == rules[i].as_deref() && w.item_id == item);
+        waived.push(w.is_some());
+        reasons.push(w.map(|w| format!("{} ({}, {})", w.reason, w.approver, w.date)));
+    }
+    let mut v = v;
+    v.with_column(Column::new("waived".into(), waived))
+        .context(|| "waivers".into())?;
+    v.with_column(Column::new("waiver_reason".into(), reasons))
+        .context(|| "waivers".into())?;
+    Ok(v)
+}
 
 /// The result of an audit.
 pub struct Audit {
@@ -57,7 +149,13 @@ pub fn find(id: &str) -> Option<Query> {
 }
 
 /// Runs every rule at `as_of` and keeps the items of `period`'s reported months.
-pub fn audit(lake: &Lake, policy: &Policy, period: Period, as_of: NaiveDateTime) -> Result<Audit> {
+pub fn audit(
+    lake: &Lake,
+    policy: &Policy,
+    period: Period,
+    as_of: NaiveDateTime,
+    waivers: &[Waiver],
+) -> Result<Audit> {
     let registry = (policy.sla.clock == Clock::Business)
         .then(|| metrics::clock::registry(policy.calendar.clone()));
     let first_month = period.lookback_start(policy.lookback_months);
@@ -104,7 +202,7 @@ pub fn audit(lake: &Lake, policy: &Policy, period: Period, as_of: NaiveDateTime)
     Ok(Audit {
         period,
         as_of,
-        violations: stack(violations)?,
+        violations: apply_waivers(stack(violations)?, waivers)?,
         pass_rates: stack(rates)?,
         policy_fingerprint: policy.fingerprint.clone(),
     })

@@ -142,7 +142,7 @@ fn the_fixture_violations_are_exactly_the_planted_ones() {
     assert!(out.contains("violations"), "{out}");
     let text = std::fs::read_to_string(w.path("a/violations.csv")).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "rule_id,clause,severity,department,staff_id,order_id,entity_id,at,period,evidence,notice_id");
+    assert_eq!(lines.next().unwrap(), "rule_id,clause,severity,department,staff_id,order_id,entity_id,at,period,evidence,notice_id,waived,waiver_reason");
     let mut got: BTreeMap<String, Vec<(String, String, String, String)>> = BTreeMap::new();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     for rec in rdr.records() {
@@ -273,4 +273,75 @@ fn catalogue_commands_and_fail_on() {
         "audit", "--lake", "lake", "--period", "2025-05", "--out", "d",
     ]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_waived_violation_stays_marked_and_counts_for_no_one() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    w.write(
+        "waivers.csv",
+        "rule_id,item_id,reason,approver,date\nR11,JOB-2504-22,QC report filed late; goods were inspected,监督组 张,2025-05-08\n",
+    );
+    let out = w.run(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-04",
+        "--out",
+        "a",
+        "--waivers",
+        "waivers.csv",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the only critical violation is waived: {}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(w.path("a/violations.csv")).unwrap();
+    let r11: Vec<&str> = text.lines().filter(|l| l.starts_with("R11,")).collect();
+    assert_eq!(r11.len(), 1);
+    assert!(
+        r11[0].ends_with(
+            ",true,\"QC report filed late; goods were inspected (监督组 张, 2025-05-08)\""
+        ),
+        "{}",
+        r11[0]
+    );
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("R01,"))
+            .all(|l| l.contains(",false,")),
+        "{text}"
+    );
+    w.write(
+        "bad.csv",
+        "rule_id,item_id,reason,approver,date\nR99,X,r,a,2025-05-01\n",
+    );
+    let out = w.run(&[
+        "audit",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-04",
+        "--out",
+        "b",
+        "--waivers",
+        "bad.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.csv: line 2: no rule \"R99\""),
+        "{}",
+        stderr(&out)
+    );
 }
