@@ -102,7 +102,12 @@ fn run_audit(a: AuditArgs) -> Result<i32> {
     let mut files = crate::rules::write(&audit, &a.out)?;
     if let Some(dir) = &a.emit_sql {
         files.extend(crate::metrics::emit_sql(
-            &lake, &policy, period, as_of, dir,
+            &lake,
+            &policy,
+            period,
+            as_of,
+            dir,
+            crate::queries::rules(),
         )?);
     }
     // Waived violations count for no one, so not for --fail-on either.
@@ -188,7 +193,12 @@ fn run_metrics(a: MetricsArgs) -> Result<i32> {
     let mut files = crate::metrics::write(&m, &a.out)?;
     if let Some(dir) = &a.emit_sql {
         files.extend(crate::metrics::emit_sql(
-            &lake, &policy, period, as_of, dir,
+            &lake,
+            &policy,
+            period,
+            as_of,
+            dir,
+            crate::queries::metrics(),
         )?);
     }
     let mut out = format!(

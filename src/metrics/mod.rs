@@ -702,7 +702,7 @@ pub fn render_for_clock(
     }
 }
 
-/// Writes `00_views.duckdb.sql` and each query (KPIs and rules) rendered with the policy's values (in
+/// Writes `00_views.duckdb.sql` and each of `which` rendered with the policy's values (in
 /// the portable form, as `queries/` holds it) into `dir`.
 pub fn emit_sql(
     lake: &Lake,
@@ -710,6 +710,7 @@ pub fn emit_sql(
     period: Period,
     as_of: NaiveDateTime,
     dir: &Path,
+    which: Vec<queries::Query>,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).at(dir)?;
     let mut out = Vec::new();
@@ -718,7 +719,7 @@ pub fn emit_sql(
     std::fs::write(&views, stage::duckdb_views(lake, first_month, as_of)).at(&views)?;
     out.push(views);
     let params = sql_params(policy, as_of);
-    for q in queries::metrics().into_iter().chain(queries::rules()) {
+    for q in which {
         let name = q.file.rsplit('/').next().unwrap_or(q.file);
         let p = dir.join(name);
         let mut sql = render_for_clock(&q, policy, &params)?;
