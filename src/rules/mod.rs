@@ -92,6 +92,77 @@ pub fn load_waivers(path: &Path) -> Result<Vec<Waiver>> {
     Ok(out)
 }
 
+/// Blanks `staff_id` where the person was not in the violation's department on the day
+/// of `at`: the person named always belongs to the failed check's department. R04 is the
+/// exception the spec names: its point is a reviewer who was *not* in cs.
+fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
+    use chrono::NaiveDate;
+    use std::collections::HashMap;
+    let staff_t = crate::ingest::contract::table("staff").expect("staff table");
+    let staff = lake.read_table(staff_t)?;
+    let text = |df: &DataFrame, name: &str| -> Result<Vec<Option<String>>> {
+        Ok(df
+            .column(name)
+            .context(|| name.to_string())?
+            .cast(&DataType::String)
+            .context(|| name.to_string())?
+            .str()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|x| x.map(str::to_string))
+            .collect())
+    };
+    let date = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(&d[..10.min(d.len())], "%Y-%m-%d").ok())
+    };
+    let (ids, depts, froms, tos) = (
+        text(&staff, "staff_id")?,
+        text(&staff, "department")?,
+        text(&staff, "valid_from")?,
+        text(&staff, "valid_to")?,
+    );
+    let mut stints: HashMap<String, Vec<(Option<NaiveDate>, Option<NaiveDate>, String)>> =
+        HashMap::new();
+    for i in 0..staff.height() {
+        if let (Some(id), Some(d)) = (&ids[i], &depts[i]) {
+            stints
+                .entry(id.clone())
+                .or_default()
+                .push((date(&froms[i]), date(&tos[i]), d.clone()));
+        }
+    }
+    // The department of a person on a day: the stint covering it with the latest start.
+    let dept_on = |id: &str, day: NaiveDate| -> Option<String> {
+        stints
+            .get(id)?
+            .iter()
+            .filter(|(f, t, _)| f.is_none_or(|f| f <= day) && t.is_none_or(|t| day <= t))
+            .max_by_key(|(f, _, _)| *f)
+            .map(|(_, _, d)| d.clone())
+    };
+    let (rules, vdepts, people, ats) = (
+        text(&v, "rule_id")?,
+        text(&v, "department")?,
+        text(&v, "staff_id")?,
+        text(&v, "at")?,
+    );
+    let kept: Vec<Option<String>> = (0..v.height())
+        .map(|i| {
+            let person = people[i].clone()?;
+            if rules[i].as_deref() == Some("R04") {
+                return Some(person);
+            }
+            let day = date(&ats[i])?;
+            (dept_on(&person, day).as_deref() == vdepts[i].as_deref()).then_some(person)
+        })
+        .collect();
+    let mut v = v;
+    v.with_column(Column::new("staff_id".into(), kept))
+        .context(|| "staff departments".into())?;
+    Ok(v)
+}
+
 /// Marks the waived violations (`waived`, `waiver_reason`: "reason (approver, date)").
 fn apply_waivers(v: DataFrame, waivers: &[Waiver]) -> Result<DataFrame> {
     let text = |name: &str| -> Result<Vec<Option<String>>> {
@@ -202,7 +273,7 @@ pub fn audit(
     Ok(Audit {
         period,
         as_of,
-        violations: apply_waivers(stack(violations)?, waivers)?,
+        violations: apply_waivers(only_department_members(lake, stack(violations)?)?, waivers)?,
         pass_rates: stack(rates)?,
         policy_fingerprint: policy.fingerprint.clone(),
     })

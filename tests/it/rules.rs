@@ -345,3 +345,41 @@ fn a_waived_violation_stays_marked_and_counts_for_no_one() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_violation_names_only_a_member_of_its_department() {
+    let w = Workdir::new();
+    w.write(
+        "e/staff.csv",
+        "staff_id,department\nL1,logistics\nW1,warehouse\n",
+    );
+    w.write(
+        "e/orders.csv",
+        "order_id,signed_at,customer_id,sales_rep_id,promised_date,amount\nO1,2025-05-10 09:00,C1,S1,2025-05-20,10\n",
+    );
+    w.write(
+        "e/shipments.csv",
+        "shipment_id,order_id,carrier,tracking_no,shipped_at,handled_by\n\
+         SH1,O1,X,,2025-05-11 10:00,W1\n\
+         SH2,O1,X,,2025-05-11 11:00,L1\n",
+    );
+    w.ok(&["ingest", "e", "--lake", "lake"]);
+    w.ok(&[
+        "audit", "--lake", "lake", "--period", "2025-05", "--out", "a",
+    ]);
+    let text = std::fs::read_to_string(w.path("a/violations.csv")).unwrap();
+    let r14: Vec<(String, String)> = csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[0] == "R14" && r[9].contains("no tracking number"))
+        .map(|r| (r[6].to_string(), r[4].to_string()))
+        .collect();
+    // W1 shipped SH1 but is in the warehouse, not logistics: the row names no one.
+    assert_eq!(
+        r14,
+        [
+            ("SH1".to_string(), String::new()),
+            ("SH2".to_string(), "L1".to_string())
+        ]
+    );
+}
