@@ -122,8 +122,9 @@ fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
         text(&staff, "valid_from")?,
         text(&staff, "valid_to")?,
     );
-    let mut stints: HashMap<String, Vec<(Option<NaiveDate>, Option<NaiveDate>, String)>> =
-        HashMap::new();
+    // (valid_from, valid_to, department) per person.
+    type Stint = (Option<NaiveDate>, Option<NaiveDate>, String);
+    let mut stints: HashMap<String, Vec<Stint>> = HashMap::new();
     for i in 0..staff.height() {
         if let (Some(id), Some(d)) = (&ids[i], &depts[i]) {
             stints
