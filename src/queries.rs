@@ -180,6 +180,10 @@ pub fn rules() -> Vec<Query> {
             "rules/R20_returns.sql",
             include_str!("../queries/rules/R20_returns.sql"),
         ),
+        Query::new(
+            "rules/R21_notices.sql",
+            include_str!("../queries/rules/R21_notices.sql"),
+        ),
     ]
 }
 

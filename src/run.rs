@@ -100,6 +100,10 @@ fn run_audit(a: AuditArgs) -> Result<i32> {
     };
     let audit = crate::rules::audit(&lake, &policy, period, as_of, &waivers)?;
     let mut files = crate::rules::write(&audit, &a.out)?;
+    // The ledger changes only once the outputs are written: a failed run records nothing.
+    if let Some(p) = crate::rules::record_notices(&lake, &audit)? {
+        files.push(p);
+    }
     if let Some(dir) = &a.emit_sql {
         files.extend(crate::metrics::emit_sql(
             &lake,

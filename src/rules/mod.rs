@@ -18,6 +18,8 @@ use crate::metrics::{self, stage, Period};
 use crate::policy::{Clock, Policy};
 use crate::queries::{self, Query};
 
+pub mod notices;
+
 /// Column names of the `violations` table: the spec's, in its order, then the waiver
 /// columns.
 pub const VIOLATION_COLUMNS: &[&str] = &[
@@ -206,6 +208,10 @@ pub struct Audit {
     /// Per rule, department and month: items checked and passed.
     pub pass_rates: DataFrame,
     pub policy_fingerprint: String,
+    /// Every notice re-checked at as-of.
+    pub notice_checks: Vec<notices::Check>,
+    /// Notice versions this audit adds to the ledger (written by [`record_notices`]).
+    pub new_notices: Vec<notices::Notice>,
 }
 
 /// The catalogue: every rule file.
@@ -244,7 +250,10 @@ pub fn audit(
         .collect();
     let mut violations: Vec<DataFrame> = Vec::new();
     let mut rates: Vec<DataFrame> = Vec::new();
-    for q in catalogue() {
+    let (sql_rules, rust_rules): (Vec<Query>, Vec<Query>) = catalogue()
+        .into_iter()
+        .partition(|q| q.get("rust").is_empty());
+    for q in sql_rules {
         let sql = queries::for_polars(&metrics::render_for_clock(&q, policy, &params)?);
         let (lf, checked) = metrics::run_query_capturing(staged.context(), &sql, Some("checked"))
             .context(|| format!("running queries/{}", q.file))?;
@@ -271,13 +280,189 @@ pub fn audit(
         acc.rechunk_mut();
         Ok(acc)
     };
+    let found = apply_waivers(only_department_members(lake, stack(violations)?)?, waivers)?;
+
+    // Notices from this audit's unwaived violations, and the re-check of every notice.
+    let ledger = notices::load(&lake.root)?;
+    let facts = notice_facts(&found)?;
+    let new_notices = notices::new_versions(&ledger, &facts, &in_period, as_of, policy);
+    let mut all = ledger;
+    all.extend(new_notices.iter().cloned());
+    let responses = responses(&staged)?;
+    let broken: Vec<(String, String, String)> = facts
+        .iter()
+        .map(|f| (f.department.clone(), f.rule_id.clone(), f.at.clone()))
+        .collect();
+    let checks = notices::recheck(&notices::latest(&all), &responses, &broken, as_of);
+    let ctx = staged.context();
+    ctx.register("notice_checks", notice_checks_frame(&checks)?.lazy());
+    let mut violations = vec![found];
+    for q in rust_rules {
+        let (lf, checked) = metrics::run_query_capturing(ctx.clone(), q.sql, Some("checked"))
+            .context(|| format!("running queries/{}", q.file))?;
+        let rows = lf
+            .collect()
+            .context(|| format!("running queries/{}", q.file))?;
+        let shaped = shape_violations(rows, &q, &in_period)
+            .context(|| format!("queries/{} returned unexpected columns", q.file))?;
+        violations.push(apply_waivers(shaped, waivers)?);
+        if let Some(c) = checked {
+            rates.push(
+                pass_rates(c, &q, &in_period)
+                    .context(|| format!("queries/{}: pass rates", q.file))?,
+            );
+        }
+    }
     Ok(Audit {
         period,
         as_of,
-        violations: apply_waivers(only_department_members(lake, stack(violations)?)?, waivers)?,
+        violations: stack(violations)?,
         pass_rates: stack(rates)?,
         policy_fingerprint: policy.fingerprint.clone(),
+        notice_checks: checks,
+        new_notices,
     })
+}
+
+/// Appends the audit's new notice versions to the lake's ledger.
+pub fn record_notices(lake: &Lake, audit: &Audit) -> Result<Option<PathBuf>> {
+    notices::append(&lake.root, &audit.new_notices)
+}
+
+/// The unwaived violations as notices see them.
+fn notice_facts(v: &DataFrame) -> Result<Vec<notices::Found>> {
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(v.column(name)
+            .context(|| name.to_string())?
+            .cast(&DataType::String)
+            .context(|| name.to_string())?
+            .str()
+            .context(|| name.to_string())?
+            .iter()
+            .map(|x| x.unwrap_or("").to_string())
+            .collect())
+    };
+    let cols: Vec<Vec<String>> = [
+        "notice_id",
+        "department",
+        "rule_id",
+        "period",
+        "severity",
+        "order_id",
+        "entity_id",
+        "at",
+        "waived",
+    ]
+    .iter()
+    .map(|c| text(c))
+    .collect::<Result<_>>()?;
+    Ok((0..v.height())
+        .filter(|&i| cols[8][i] != "true")
+        .map(|i| notices::Found {
+            notice_id: cols[0][i].clone(),
+            department: cols[1][i].clone(),
+            rule_id: cols[2][i].clone(),
+            period: cols[3][i].clone(),
+            severity: cols[4][i].clone(),
+            item: format!("{}/{}", cols[5][i], cols[6][i]),
+            at: cols[7][i].chars().take(19).collect(),
+        })
+        .collect())
+}
+
+/// (notice id, rectified_at) of every response the lake has at as-of.
+fn responses(staged: &stage::Staged) -> Result<Vec<(String, String)>> {
+    let df = staged
+        .context()
+        .execute("SELECT notice_id, rectified_at FROM rectification_responses")
+        .and_then(|lf| lf.collect())
+        .context(|| "reading rectification_responses".into())?;
+    let ids = df
+        .column("notice_id")
+        .context(|| "notice_id".into())?
+        .str()
+        .context(|| "notice_id".into())?
+        .clone();
+    let ats = df
+        .column("rectified_at")
+        .context(|| "rectified_at".into())?
+        .cast(&DataType::String)
+        .context(|| "rectified_at".into())?;
+    let ats = ats.str().context(|| "rectified_at".into())?;
+    Ok(ids
+        .iter()
+        .zip(ats.iter())
+        .filter_map(|(i, a)| Some((i?.to_string(), a?.chars().take(19).collect())))
+        .collect())
+}
+
+/// The re-check results as the `notice_checks` table R21 selects from (open notices are
+/// not judged yet and are left out).
+fn notice_checks_frame(checks: &[notices::Check]) -> Result<DataFrame> {
+    let judged: Vec<&notices::Check> = checks.iter().filter(|c| c.status != "open").collect();
+    let micros = |s: &str| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .ok()
+            .map(|d| d.and_utc().timestamp_micros())
+    };
+    let at: Int64Chunked = judged
+        .iter()
+        .map(|c| micros(c.at.as_deref().unwrap_or(&c.notice.deadline)))
+        .collect();
+    let cols = vec![
+        Column::new(
+            "notice_id".into(),
+            judged
+                .iter()
+                .map(|c| c.notice.notice_id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "department".into(),
+            judged
+                .iter()
+                .map(|c| c.notice.department.clone())
+                .collect::<Vec<_>>(),
+        ),
+        at.with_name("at".into())
+            .into_datetime(TimeUnit::Microseconds, None)
+            .into_column(),
+        Column::new(
+            "violated".into(),
+            judged
+                .iter()
+                .map(|c| i32::from(c.status != "rectified"))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "evidence".into(),
+            judged
+                .iter()
+                .map(|c| match c.status {
+                    "overdue" => format!(
+                        "{} v{} ({} violations) not answered by its deadline {}",
+                        c.notice.notice_id,
+                        c.notice.version,
+                        c.notice.violations,
+                        c.notice.deadline
+                    ),
+                    "recurred" => format!(
+                        "{} rectified {}, {} broken again {}",
+                        c.notice.notice_id,
+                        c.rectified_at.as_deref().unwrap_or(""),
+                        c.notice.rule_id,
+                        c.at.as_deref().unwrap_or("")
+                    ),
+                    _ => format!(
+                        "{} rectified {}",
+                        c.notice.notice_id,
+                        c.rectified_at.as_deref().unwrap_or("")
+                    ),
+                })
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(judged.len(), cols).context(|| "notice checks".into())
 }
 
 fn period_expr() -> Expr {
@@ -384,6 +569,47 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
         crate::lake::write::write_parquet_file(&mut df.clone(), &pq, kv.clone())?;
         written.push(pq);
     }
+    let notices_path = out.join("notices.csv");
+    let io = |e: csv::Error| Error::Io {
+        path: notices_path.clone(),
+        source: e.into(),
+    };
+    let mut w = csv::Writer::from_path(&notices_path).map_err(io)?;
+    w.write_record([
+        "notice_id",
+        "version",
+        "department",
+        "rule_id",
+        "period",
+        "severity",
+        "issued_at",
+        "deadline",
+        "violations",
+        "status",
+        "rectified_at",
+        "items",
+    ])
+    .map_err(io)?;
+    for c in &a.notice_checks {
+        let n = &c.notice;
+        w.write_record([
+            n.notice_id.as_str(),
+            &n.version.to_string(),
+            &n.department,
+            &n.rule_id,
+            &n.period,
+            &n.severity,
+            &n.issued_at,
+            &n.deadline,
+            &n.violations.to_string(),
+            c.status,
+            c.rectified_at.as_deref().unwrap_or(""),
+            &n.items.join(" "),
+        ])
+        .map_err(io)?;
+    }
+    w.flush().at(&notices_path)?;
+    written.push(notices_path);
     let meta = out.join("audit.json");
     let body = serde_json::json!({
         "period": a.period.label(),
