@@ -253,23 +253,54 @@ pub fn audit(
     let (sql_rules, rust_rules): (Vec<Query>, Vec<Query>) = catalogue()
         .into_iter()
         .partition(|q| q.get("rust").is_empty());
-    for q in sql_rules {
-        let sql = queries::for_polars(&metrics::render_for_clock(&q, policy, &params)?);
+    // LVYUE_TIMING=1 prints each rule's time (for benches/ and profiling).
+    let timing = std::env::var_os("LVYUE_TIMING").is_some();
+    // The rules are independent: two workers take them in turn (polars parallelises
+    // inside each query too; two at a time fills the serial phases of each). Results
+    // are put back in catalogue order, so the output does not depend on scheduling.
+    let run_one = |q: &Query| -> Result<(DataFrame, DataFrame)> {
+        let t = std::time::Instant::now();
+        let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
         let (lf, checked) = metrics::run_query_capturing(staged.context(), &sql, Some("checked"))
             .context(|| format!("running queries/{}", q.file))?;
         let found = lf
             .collect()
             .context(|| format!("running queries/{}", q.file))?;
-        violations.push(
-            shape_violations(found, &q, &in_period)
-                .context(|| format!("queries/{} returned unexpected columns", q.file))?,
-        );
+        let shaped = shape_violations(found, q, &in_period)
+            .context(|| format!("queries/{} returned unexpected columns", q.file))?;
         let checked = checked
             .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
-        rates.push(
-            pass_rates(checked, &q, &in_period)
-                .context(|| format!("queries/{}: pass rates", q.file))?,
-        );
+        let rate = pass_rates(checked, q, &in_period)
+            .context(|| format!("queries/{}: pass rates", q.file))?;
+        if timing {
+            eprintln!("{}: {:.2} s", q.file, t.elapsed().as_secs_f64());
+        }
+        Ok((shaped, rate))
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<(DataFrame, DataFrame)>>>> = sql_rules
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(q) = sql_rules.get(i) else { break };
+                let r = run_one(q);
+                *results[i].lock().expect("a worker panicked") = Some(r);
+            });
+        }
+    });
+    // Every index below the rule count was taken by a worker before it stopped, so each
+    // slot is filled; a worker panic has already propagated out of the scope.
+    for r in results {
+        let (v, rate) = r
+            .into_inner()
+            .expect("a worker panicked")
+            .expect("every rule ran")?;
+        violations.push(v);
+        rates.push(rate);
     }
     let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
         let mut it = frames.into_iter();
