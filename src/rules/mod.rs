@@ -258,7 +258,9 @@ pub fn audit(
     // The rules are independent: two workers take them in turn (polars parallelises
     // inside each query too; two at a time fills the serial phases of each). Results
     // are put back in catalogue order, so the output does not depend on scheduling.
-    let run_one = |q: &Query| -> Result<(DataFrame, DataFrame)> {
+    // A rule's violations and its pass rates.
+    type RuleResult = Result<(DataFrame, DataFrame)>;
+    let run_one = |q: &Query| -> RuleResult {
         let t = std::time::Instant::now();
         let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
         let (lf, checked) = metrics::run_query_capturing(staged.context(), &sql, Some("checked"))
@@ -278,7 +280,7 @@ pub fn audit(
         Ok((shaped, rate))
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<(DataFrame, DataFrame)>>>> = sql_rules
+    let results: Vec<std::sync::Mutex<Option<RuleResult>>> = sql_rules
         .iter()
         .map(|_| std::sync::Mutex::new(None))
         .collect();
