@@ -147,6 +147,12 @@ fn run_audit(a: AuditArgs) -> Result<i32> {
         policy.fingerprint,
         audit.violations.height()
     );
+    for (rule, missing) in &audit.skipped {
+        out.push_str(&format!(
+            "  skipped {rule}: the exports have no {}\n",
+            missing.join(", ")
+        ));
+    }
     for f in files {
         out.push_str(&format!("  wrote {}\n", f.display()));
     }

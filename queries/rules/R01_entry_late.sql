@@ -5,6 +5,7 @@
 -- description_zh: 訂單簽訂後未在時限內錄入業務系統（或至今未錄入）
 -- description_en: Order entered more than the limit after signing, or never entered
 -- policy: entry_hours, as_of
+-- needs: orders.entered_at
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per order, at its entry deadline (signed_at + entry_hours), judged once
 --        entered or once the deadline has passed; attributed to the sales rep. A

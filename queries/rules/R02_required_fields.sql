@@ -5,6 +5,7 @@
 -- description_zh: 訂單必填資料缺失：客戶名稱、聯繫方式、交貨地點、交貨時間、明細的規格或數量
 -- description_en: A required order field is empty: customer name, contact, delivery place, promised date, a line's spec or quantity
 -- policy: entry_hours
+-- needs: orders.customer_name, orders.customer_contact, orders.delivery_place, order_lines.spec
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per order, at its entry deadline; one violation row lists every empty
 --        field. promised_date and a line's quantity are required by the data contract,

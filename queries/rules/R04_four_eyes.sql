@@ -5,6 +5,7 @@
 -- description_zh: 四眼原則：客服審核由該訂單的銷售代表本人完成，或審核人當日不在客服部門
 -- description_en: Four eyes: cs_reviewed by the order's own sales rep, or by someone not in CS that day
 -- policy:
+-- needs: order_events.actor_id
 -- grain: one item per cs_reviewed event with an actor, at the event; names the reviewer.
 --        "In cs that day": a staff row of department cs whose validity covers the date.
 WITH reviews AS (

@@ -5,6 +5,7 @@
 -- description_zh: 缺貨後出現部分交付或逾期交付，卻沒有與客戶商定變更（customer_agreed_change）
 -- description_en: After a shortage, a partial or late delivery with no customer_agreed_change
 -- policy: as_of
+-- needs: shipments.delivered_at
 -- grain: one item per active order with a stock_short. Violated when the order has no
 --        customer_agreed_change at all and either a delivery after the first shortage
 --        left it incomplete (at: that delivery) or it completed after, or was still short

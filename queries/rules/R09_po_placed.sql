@@ -5,6 +5,7 @@
 -- description_zh: 收到補貨通知後未在時限內向供應商下采購單（或至今未下單）
 -- description_en: PO placed more than the limit after the replenishment notice, or not placed by as-of
 -- policy: po_hours, as_of
+-- needs: purchase_orders.placed_at
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one item per PO (entity: the PO), at its deadline, attributed to the buyer;
 --        judged once placed or once the deadline passed. A PO whose customer order was

@@ -5,6 +5,7 @@
 -- description_zh: 采購到貨未在時限內驗收，或驗收不合格的貨物仍被發出
 -- description_en: Received PO not inspected within the limit, or its goods shipped after a failed inspection
 -- policy: inspect_hours, as_of
+-- needs: purchase_orders.received_at, purchase_orders.inspected_at, purchase_orders.inspection_result
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one row per failed check of a PO (entity: the PO). (a) received POs, at the
 --        inspection deadline, judged once inspected or the deadline passed; (b) POs with a

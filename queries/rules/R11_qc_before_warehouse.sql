@@ -5,6 +5,7 @@
 -- description_zh: 生產任務未經檢驗合格即入庫（或其訂單已發貨）
 -- description_en: Production job warehoused (or its order shipped) without a QC pass before it
 -- policy:
+-- needs: production_jobs.qc_at, production_jobs.qc_result, production_jobs.warehoused_at
 -- grain: one item per job that was warehoused or whose order shipped its sku (entity:
 --        the job), at the first such act, attributed to the inspector. qc_result is the
 --        final result; a pass at the same instant as the act counts as before it.

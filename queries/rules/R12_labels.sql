@@ -5,6 +5,7 @@
 -- description_zh: 包裝標簽缺少訂單號、品名、規格或數量，或與訂單不符
 -- description_en: Label missing order id, product name, spec or quantity, or not matching the order
 -- policy:
+-- needs: shipment_lines.label_order_id, shipment_lines.label_product_name, shipment_lines.label_spec, shipment_lines.label_quantity
 -- grain: one item per shipment line (entity: the shipment), at shipped_at. The label is
 --        compared with the shipment's order id, the order line's product name and spec
 --        (for a sku on the order; an unordered sku is R13's business) and the shipment

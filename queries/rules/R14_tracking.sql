@@ -5,6 +5,7 @@
 -- description_zh: 無物流單號，或物流未及時把單號交給客服，或客服未及時告知客戶
 -- description_en: No tracking number, or tracking_sent_to_cs later than the limit after shipping, or tracking_sent_to_customer later than the limit after that
 -- policy: tracking_hours, as_of
+-- needs: shipments.tracking_no
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one row per shipment and failed check (entity: the shipment): (a) no tracking
 --        number, logistics, at shipped_at; (b) relay to cs late or missing, logistics, at

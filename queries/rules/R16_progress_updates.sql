@@ -5,6 +5,7 @@
 -- description_zh: 訂單履約期間超過規定天數未向客戶更新進度
 -- description_en: An open order with a gap of more than the limit without progress_update_sent
 -- policy: update_days, as_of
+-- needs: shipments.delivered_at
 -- grain: one item per gap of the open interval signing → progress updates → completion
 --        (every sku delivered in full), cancellation or as-of; at: the gap's start plus
 --        update_days. A gap still open at as-of is judged once it is longer than the limit.

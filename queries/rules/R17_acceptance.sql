@@ -5,6 +5,7 @@
 -- description_zh: 簽收後未在時限內簽署驗收單
 -- description_en: Delivered but no acceptance signed within the limit
 -- policy: acceptance_days, as_of
+-- needs: shipments.delivered_at, shipments.acceptance_signed_at
 -- grain: one item per delivered shipment (entity: the shipment), at delivered_at +
 --        acceptance_days, attributed to its handled_by; judged once signed or the deadline
 --        passed.

@@ -5,6 +5,7 @@
 -- description_zh: 客訴轉交部門錯誤（質量問題轉質控、運輸問題轉物流），或轉交超過時限
 -- description_en: Service case routed to the wrong department (quality to qc, logistics to logistics) or later than the limit
 -- policy: route_hours, as_of
+-- needs: service_cases.category, service_cases.routed_to, service_cases.routed_at
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
 -- grain: one row per case and failed check (entity: the case), attributed to the agent
 --        who recorded it: (a) routed within the limit, at the deadline, judged once routed

@@ -5,6 +5,7 @@
 -- description_zh: 客訴或售後工單未在時限內結案
 -- description_en: Service case not closed within the limit
 -- policy: case_close_days, as_of
+-- needs: service_cases.closed_at
 -- grain: one item per case (entity: the case), at opened_at + case_close_days,
 --        attributed to the agent who recorded it; judged once closed or the deadline passed.
 WITH cases AS (

@@ -5,6 +5,7 @@
 -- description_zh: 退貨未在時限內入庫（倉儲），或未在時限內與財務對賬（財務）
 -- description_en: Return not back in stock within the limit (warehouse) or not reconciled with finance within the limit (finance)
 -- policy: return_days, reconcile_days, as_of
+-- needs: service_cases.returned_to_stock_at, service_cases.finance_reconciled_at
 -- grain: one row per return case and failed check (entity: the case), both measured
 --        from opened_at: restock (warehouse) and reconciliation (finance), each at its
 --        deadline, judged once done or the deadline passed.

@@ -212,6 +212,30 @@ pub struct Audit {
     pub notice_checks: Vec<notices::Check>,
     /// Notice versions this audit adds to the ledger (written by [`record_notices`]).
     pub new_notices: Vec<notices::Notice>,
+    /// Rules skipped because their exports lack an optional column they need: (rule id,
+    /// the missing `table.column`s).
+    pub skipped: Vec<(String, Vec<String>)>,
+}
+
+/// The optional columns a rule needs (its `needs` header) that the lake's exports of
+/// that table never had. A table no export has filled at all is not "missing a column":
+/// the company may simply not have that process (no production, no returns).
+pub fn missing_columns(lake: &Lake, q: &Query) -> Vec<String> {
+    q.list("needs")
+        .into_iter()
+        .filter(|need| {
+            let Some((table, column)) = need.split_once('.') else {
+                return false;
+            };
+            match lake.manifest.tables.get(table) {
+                Some(state) if !state.columns_present.is_empty() => {
+                    !state.columns_present.contains(column)
+                }
+                _ => false,
+            }
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// The catalogue: every rule file.
@@ -250,9 +274,21 @@ pub fn audit(
         .collect();
     let mut violations: Vec<DataFrame> = Vec::new();
     let mut rates: Vec<DataFrame> = Vec::new();
-    let (sql_rules, rust_rules): (Vec<Query>, Vec<Query>) = catalogue()
+    let mut skipped = Vec::new();
+    let runnable: Vec<Query> = catalogue()
         .into_iter()
-        .partition(|q| q.get("rust").is_empty());
+        .filter(|q| {
+            let missing = missing_columns(lake, q);
+            if missing.is_empty() {
+                true
+            } else {
+                skipped.push((q.get("id").to_string(), missing));
+                false
+            }
+        })
+        .collect();
+    let (sql_rules, rust_rules): (Vec<Query>, Vec<Query>) =
+        runnable.into_iter().partition(|q| q.get("rust").is_empty());
     // LVYUE_TIMING=1 prints each rule's time (for benches/ and profiling).
     let timing = std::env::var_os("LVYUE_TIMING").is_some();
     // The rules are independent: two workers take them in turn (polars parallelises
@@ -354,6 +390,7 @@ pub fn audit(
         policy_fingerprint: policy.fingerprint.clone(),
         notice_checks: checks,
         new_notices,
+        skipped,
     })
 }
 
@@ -649,6 +686,7 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
         "as_of": a.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
         "policy_fingerprint": a.policy_fingerprint,
         "violations": a.violations.height(),
+        "skipped_checks": a.skipped.iter().map(|(r, m)| serde_json::json!({"rule": r, "missing_columns": m})).collect::<Vec<_>>(),
     });
     std::fs::write(
         &meta,

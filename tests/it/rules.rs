@@ -478,3 +478,43 @@ fn notices_move_through_their_states_and_the_ledger_only_grows() {
         ledger1
     );
 }
+
+#[test]
+fn a_rule_whose_column_no_export_has_is_skipped_and_listed() {
+    let w = Workdir::new();
+    w.write(
+        "e/orders.csv",
+        "order_id,signed_at,entered_at,customer_id,customer_name,customer_contact,delivery_place,sales_rep_id,promised_date,amount\n\
+         O1,2025-05-10 09:00,2025-05-10 10:00,C1,张,1,上海,S1,2025-05-20,10\n",
+    );
+    w.write(
+        "e/order_lines.csv",
+        "order_id,line_no,sku,product_name,spec,quantity\nO1,1,A,杯,大,2\n",
+    );
+    w.write(
+        "e/shipments.csv",
+        "shipment_id,order_id,carrier,tracking_no,shipped_at\nSH1,O1,X,T1,2025-05-11 10:00\n",
+    );
+    // No label columns at all: R12 cannot be judged, rather than failing every line.
+    w.write(
+        "e/shipment_lines.csv",
+        "shipment_id,sku,quantity\nSH1,A,2\n",
+    );
+    w.ok(&["ingest", "e", "--lake", "lake"]);
+    let out = w.ok(&[
+        "audit", "--lake", "lake", "--period", "2025-05", "--out", "a",
+    ]);
+    assert!(out.contains("skipped R12: the exports have no shipment_lines.label_order_id, shipment_lines.label_product_name, shipment_lines.label_spec, shipment_lines.label_quantity"), "{out}");
+    // Without delivered_at, R08, R16 and R17 are skipped too.
+    assert!(out.contains("skipped R17: the exports have no shipments.delivered_at, shipments.acceptance_signed_at"), "{out}");
+    let v = std::fs::read_to_string(w.path("a/violations.csv")).unwrap();
+    assert!(
+        !v.lines()
+            .any(|l| l.starts_with("R12,") || l.starts_with("R17,")),
+        "{v}"
+    );
+    let meta = std::fs::read_to_string(w.path("a/audit.json")).unwrap();
+    assert!(meta.contains("\"rule\": \"R12\""), "{meta}");
+    // R06 still runs: no export of production jobs at all is not a missing column.
+    assert!(v.lines().any(|l| l.starts_with("R06,")), "{v}");
+}
