@@ -405,6 +405,12 @@ fn notices_move_through_their_states_and_the_ledger_only_grows() {
     assert_eq!(apr.lines().count() - 1, 11, "{apr}");
     assert!(apr.lines().skip(1).all(|l| l.contains(",open,")), "{apr}");
     assert!(apr.contains("N-2025-04-warehouse-R07,1,warehouse,R07,2025-04,major,2025-05-01 00:00:00,2025-05-08 00:00:00,2,open,"), "{apr}");
+    // R21's boundary: cs answers its R03 notice exactly at the deadline — rectified.
+    w.write(
+        "answers/rectification_responses.csv",
+        "notice_id,rectified_at,responder_id\nN-2025-04-cs-R03,2025-05-08 00:00:00,C01\n",
+    );
+    w.ok(&["ingest", "answers", "--lake", "lake"]);
     // May: the sales notice was answered on 05-06 (before its deadline 05-16) and R01 was
     // broken again on 05-13 → recurred; the warehouse R07 notice was answered on 05-20,
     // after its deadline 05-08 → overdue; the rest were never answered → overdue.
@@ -423,13 +429,14 @@ fn notices_move_through_their_states_and_the_ledger_only_grows() {
         Some("overdue")
     );
     assert_eq!(status("N-2025-04-qc-R11").as_deref(), Some("overdue"));
+    assert_eq!(status("N-2025-04-cs-R03").as_deref(), Some("rectified"));
     assert_eq!(status("N-2025-05-sales-R01").as_deref(), Some("open"));
     let v = std::fs::read_to_string(w.path("may/violations.csv")).unwrap();
     let r21: Vec<&str> = v.lines().filter(|l| l.starts_with("R21,")).collect();
     assert_eq!(
         r21.len(),
-        11,
-        "ten overdue April notices and one recurrence: {r21:?}"
+        10,
+        "nine overdue April notices and one recurrence: {r21:?}"
     );
     assert!(
         r21.iter()
