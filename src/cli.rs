@@ -65,22 +65,8 @@ pub enum Severity {
 /// Check the rules.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The lake folder.
-    #[arg(long, value_name = "DIR")]
-    pub lake: PathBuf,
-    /// A month (2025-05) or a year (2025).
-    #[arg(long, value_name = "PERIOD")]
-    pub period: String,
-    /// Cut-off instant, `YYYY-MM-DD HH:MM:SS` local or ISO 8601 with an offset
-    /// [default: the end of the period].
-    #[arg(long, value_name = "TS")]
-    pub as_of: Option<String>,
-    /// Policy TOML (default: the built-in policy).
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Output folder.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: PeriodArgs,
     /// Exit with 1 when violations at or above this severity exist (waived ones aside).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -164,9 +150,9 @@ Examples:
   lvyue metrics --lake out/lake --period 2025-05 --out out/2025-05
   lvyue metrics --lake out/lake --period 2025 --as-of '2025-07-01 00:00:00' --out out/2025";
 
-/// Compute KPIs.
+/// What a metrics or audit run reads and where it writes.
 #[derive(Debug, Args)]
-pub struct MetricsArgs {
+pub struct PeriodArgs {
     /// The lake folder.
     #[arg(long, value_name = "DIR")]
     pub lake: PathBuf,
@@ -183,6 +169,13 @@ pub struct MetricsArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// Compute KPIs.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub run: PeriodArgs,
     /// Also write the SQL as run (DuckDB views of the lake at as-of, and every query
     /// with its policy values filled in) into DIR, to rerun it in another engine.
     #[arg(long, value_name = "DIR")]

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod frame;
 pub mod ingest;
 pub mod lake;
 pub mod metrics;

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::cli::{
-    AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PolicyCommand,
+    AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PeriodArgs, PolicyCommand,
     RulesCommand, Severity,
 };
 use crate::error::{Error, IoContext, Result, EXIT_OK};
@@ -61,22 +61,19 @@ fn run_policy(c: PolicyCommand) -> Result<i32> {
 
 /// The policy, period, lake and as-of that metrics and audit runs share.
 fn open_run(
-    lake: &std::path::Path,
-    period: &str,
-    as_of: Option<&str>,
-    policy: Option<&std::path::Path>,
+    a: &PeriodArgs,
 ) -> Result<(Policy, crate::metrics::Period, Lake, chrono::NaiveDateTime)> {
-    let policy = load_policy(policy)?;
-    let period = crate::metrics::Period::parse(period)
+    let policy = load_policy(a.policy.as_deref())?;
+    let period = crate::metrics::Period::parse(&a.period)
         .map_err(|e| Error::Usage(format!("--period: {e}")))?;
-    let lake = Lake::open(lake, policy.tz, false)?;
+    let lake = Lake::open(&a.lake, policy.tz, false)?;
     if lake.tz != policy.tz {
         return Err(Error::Usage(format!(
             "the lake's times are local to {}, the policy says {}",
             lake.tz, policy.tz
         )));
     }
-    let as_of = match as_of {
+    let as_of = match a.as_of.as_deref() {
         None => period.end(),
         Some(s) => {
             let us = crate::ingest::parse::parse_timestamp(
@@ -92,14 +89,13 @@ fn open_run(
 }
 
 fn run_audit(a: AuditArgs) -> Result<i32> {
-    let (policy, period, lake, as_of) =
-        open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
+    let (policy, period, lake, as_of) = open_run(&a.run)?;
     let waivers = match &a.waivers {
         Some(p) => crate::rules::load_waivers(p)?,
         None => Vec::new(),
     };
     let audit = crate::rules::audit(&lake, &policy, period, as_of, &waivers)?;
-    let mut files = crate::rules::write(&audit, &a.out)?;
+    let mut files = crate::rules::write(&audit, &a.run.out)?;
     // The ledger changes only once the outputs are written: a failed run records nothing.
     if let Some(p) = crate::rules::record_notices(&lake, &audit)? {
         files.push(p);
@@ -197,10 +193,9 @@ fn run_rules(c: RulesCommand) -> Result<i32> {
 }
 
 fn run_metrics(a: MetricsArgs) -> Result<i32> {
-    let (policy, period, lake, as_of) =
-        open_run(&a.lake, &a.period, a.as_of.as_deref(), a.policy.as_deref())?;
+    let (policy, period, lake, as_of) = open_run(&a.run)?;
     let m = crate::metrics::compute(&lake, &policy, period, as_of)?;
-    let mut files = crate::metrics::write(&m, &a.out)?;
+    let mut files = crate::metrics::write(&m, &a.run.out)?;
     if let Some(dir) = &a.emit_sql {
         files.extend(crate::metrics::emit_sql(
             &lake,

@@ -419,16 +419,7 @@ fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
         ])
         .collect()
         .context(|| "pooling items".into())?;
-    let text = |name: &str| -> Result<Vec<Option<String>>> {
-        Ok(sums
-            .column(name)
-            .context(|| name.to_string())?
-            .str()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
+    let text = |name: &str| crate::frame::texts(&sums, name);
     let int = |name: &str| -> Result<Vec<i64>> {
         Ok(sums
             .column(name)

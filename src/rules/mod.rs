@@ -102,18 +102,7 @@ fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
     use std::collections::HashMap;
     let staff_t = crate::ingest::contract::table("staff").expect("staff table");
     let staff = lake.read_table(staff_t)?;
-    let text = |df: &DataFrame, name: &str| -> Result<Vec<Option<String>>> {
-        Ok(df
-            .column(name)
-            .context(|| name.to_string())?
-            .cast(&DataType::String)
-            .context(|| name.to_string())?
-            .str()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|x| x.map(str::to_string))
-            .collect())
-    };
+    let text = crate::frame::texts;
     let date = |s: &Option<String>| {
         s.as_deref()
             .and_then(|d| NaiveDate::parse_from_str(&d[..10.min(d.len())], "%Y-%m-%d").ok())
@@ -168,15 +157,7 @@ fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
 
 /// Marks the waived violations (`waived`, `waiver_reason`: "reason (approver, date)").
 fn apply_waivers(v: DataFrame, waivers: &[Waiver]) -> Result<DataFrame> {
-    let text = |name: &str| -> Result<Vec<Option<String>>> {
-        Ok(v.column(name)
-            .context(|| name.to_string())?
-            .str()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|x| x.map(str::to_string))
-            .collect())
-    };
+    let text = |name: &str| crate::frame::texts(&v, name);
     let (rules, orders, entities) = (text("rule_id")?, text("order_id")?, text("entity_id")?);
     let mut waived = Vec::with_capacity(v.height());
     let mut reasons: Vec<Option<String>> = Vec::with_capacity(v.height());
@@ -402,14 +383,9 @@ pub fn record_notices(lake: &Lake, audit: &Audit) -> Result<Option<PathBuf>> {
 /// The unwaived violations as notices see them.
 fn notice_facts(v: &DataFrame) -> Result<Vec<notices::Found>> {
     let text = |name: &str| -> Result<Vec<String>> {
-        Ok(v.column(name)
-            .context(|| name.to_string())?
-            .cast(&DataType::String)
-            .context(|| name.to_string())?
-            .str()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|x| x.unwrap_or("").to_string())
+        Ok(crate::frame::texts(v, name)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
             .collect())
     };
     let cols: Vec<Vec<String>> = [
