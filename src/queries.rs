@@ -97,6 +97,15 @@ pub fn metrics() -> Vec<Query> {
     ]
 }
 
+/// Shared models (`queries/models/`), registered as tables before the KPIs and rules
+/// run, in dependency order.
+pub fn models() -> Vec<Query> {
+    vec![Query::new(
+        "models/order_sku_done.sql",
+        include_str!("../queries/models/order_sku_done.sql"),
+    )]
+}
+
 /// The rule definitions (`queries/rules/`), in id order.
 pub fn rules() -> Vec<Query> {
     vec![
@@ -306,6 +315,23 @@ mod tests {
                 "{}: policy header vs placeholders",
                 q.file
             );
+        }
+    }
+
+    #[test]
+    fn models_are_declared_by_the_queries_that_use_them() {
+        let names: Vec<String> = models().iter().map(|m| m.get("id").to_string()).collect();
+        for q in metrics().into_iter().chain(rules()) {
+            for name in &names {
+                let uses = q.sql.contains(&format!("FROM {name}"))
+                    || q.sql.contains(&format!("JOIN {name}"));
+                assert_eq!(
+                    uses,
+                    q.list("models").contains(&name.as_str()),
+                    "{}: models header",
+                    q.file
+                );
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 -- description_zh: 交貨準時率：到期訂單中按時全數交付的佔比（同時報告原始交期與按行 OTIF）
 -- description_en: On-time delivery: share of due orders delivered in full by their due date (also against the original promise, and in full by line)
 -- policy: due_basis, as_of
+-- models: order_sku_done
 -- grain: one item per active order in the month of its due date, once complete or once
 --        its due day has ended while still short (late). Codes: K2 (policy basis),
 --        K2_original (promised_date), K2_otif_line (one item per order line, policy basis).
@@ -29,25 +30,8 @@ agreed AS (
   SELECT d.order_id, d.new_promised_date
   FROM dated_changes d JOIN last_change l ON l.event_id = d.event_id
 ),
-ordered AS (
-  SELECT order_id, sku, SUM(quantity) AS qty FROM order_lines GROUP BY order_id, sku
-),
-delivered AS (
-  SELECT s.order_id, l.sku, s.delivered_at,
-         SUM(l.quantity) OVER (PARTITION BY s.order_id, l.sku ORDER BY s.delivered_at, s.shipment_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
-  FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.shipment_id
-  WHERE s.delivered_at IS NOT NULL
-),
-reached AS (
-  SELECT d.order_id, d.sku, MIN(d.delivered_at) AS done_at
-  FROM delivered d JOIN ordered o ON o.order_id = d.order_id AND o.sku = d.sku
-  WHERE d.cum_qty >= o.qty
-  GROUP BY d.order_id, d.sku
-),
 sku_done AS (
-  SELECT o.order_id, o.sku, r.done_at
-  FROM ordered o LEFT JOIN reached r ON r.order_id = o.order_id AND r.sku = o.sku
+  SELECT order_id, sku, done_at FROM order_sku_done
 ),
 completion AS (
   SELECT order_id, MAX(done_at) AS done_at, COUNT(*) AS skus, COUNT(done_at) AS skus_done

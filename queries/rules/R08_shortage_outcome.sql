@@ -6,6 +6,7 @@
 -- description_en: After a shortage, a partial or late delivery with no customer_agreed_change
 -- policy: as_of
 -- needs: shipments.delivered_at
+-- models: order_sku_done
 -- grain: one item per active order with a stock_short. Violated when the order has no
 --        customer_agreed_change at all and either a delivery after the first shortage
 --        left it incomplete (at: that delivery) or it completed after, or was still short
@@ -18,30 +19,10 @@ WITH shortages AS (
 agreed AS (
   SELECT DISTINCT order_id FROM order_events WHERE activity = 'customer_agreed_change'
 ),
-ordered AS (
-  SELECT order_id, sku, SUM(quantity) AS qty FROM order_lines GROUP BY order_id, sku
-),
-delivered AS (
-  SELECT s.order_id, l.sku, s.delivered_at,
-         SUM(l.quantity) OVER (PARTITION BY s.order_id, l.sku ORDER BY s.delivered_at, s.shipment_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
-  FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.shipment_id
-  WHERE s.delivered_at IS NOT NULL
-),
-reached AS (
-  SELECT d.order_id, d.sku, MIN(d.delivered_at) AS done_at
-  FROM delivered d JOIN ordered o ON o.order_id = d.order_id AND o.sku = d.sku
-  WHERE d.cum_qty >= o.qty
-  GROUP BY d.order_id, d.sku
-),
-sku_done AS (
-  SELECT o.order_id, o.sku, r.done_at
-  FROM ordered o LEFT JOIN reached r ON r.order_id = o.order_id AND r.sku = o.sku
-),
 completion AS (
   SELECT order_id,
          CASE WHEN COUNT(*) = COUNT(done_at) THEN MAX(done_at) END AS complete_at
-  FROM sku_done GROUP BY order_id
+  FROM order_sku_done GROUP BY order_id
 ),
 partials AS (
   SELECT s.order_id, MIN(s.delivered_at) AS first_partial

@@ -6,33 +6,14 @@
 -- description_en: An open order with a gap of more than the limit without progress_update_sent
 -- policy: update_days, as_of
 -- needs: shipments.delivered_at
+-- models: order_sku_done
 -- grain: one item per gap of the open interval signing → progress updates → completion
 --        (every sku delivered in full), cancellation or as-of; at: the gap's start plus
 --        update_days. A gap still open at as-of is judged once it is longer than the limit.
-WITH ordered AS (
-  SELECT order_id, sku, SUM(quantity) AS qty FROM order_lines GROUP BY order_id, sku
-),
-delivered AS (
-  SELECT s.order_id, l.sku, s.delivered_at,
-         SUM(l.quantity) OVER (PARTITION BY s.order_id, l.sku ORDER BY s.delivered_at, s.shipment_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
-  FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.shipment_id
-  WHERE s.delivered_at IS NOT NULL
-),
-reached AS (
-  SELECT d.order_id, d.sku, MIN(d.delivered_at) AS done_at
-  FROM delivered d JOIN ordered o ON o.order_id = d.order_id AND o.sku = d.sku
-  WHERE d.cum_qty >= o.qty
-  GROUP BY d.order_id, d.sku
-),
-sku_done AS (
-  SELECT o.order_id, o.sku, r.done_at
-  FROM ordered o LEFT JOIN reached r ON r.order_id = o.order_id AND r.sku = o.sku
-),
-completion AS (
+WITH completion AS (
   SELECT order_id,
          CASE WHEN COUNT(*) = COUNT(done_at) THEN MAX(done_at) END AS complete_at
-  FROM sku_done GROUP BY order_id
+  FROM order_sku_done GROUP BY order_id
 ),
 bounds AS (
   SELECT o.order_id, o.signed_at,

@@ -127,11 +127,20 @@ pub fn stage(
     )
     .context(|| "activity ranks".into())?;
     tables.push(("activity_ranks".to_string(), ranks.lazy()));
-    Ok(Staged {
+    let mut staged = Staged {
         tables,
         files_read,
         registry,
-    })
+    };
+    // Shared models (queries/models/), computed once over the staged tables.
+    for m in crate::queries::models() {
+        let sql = crate::queries::for_polars(m.sql);
+        let df = super::run_query(staged.context(), &sql)
+            .and_then(|lf| lf.collect())
+            .context(|| format!("running queries/{}", m.file))?;
+        staged.tables.push((m.get("id").to_string(), df.lazy()));
+    }
+    Ok(staged)
 }
 
 /// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per
@@ -218,5 +227,12 @@ pub fn duckdb_views(lake: &Lake, first_month: (i32, u32), as_of: NaiveDateTime) 
         "CREATE OR REPLACE VIEW activity_ranks AS\nSELECT * FROM (VALUES {}) AS r(activity, activity_rank);\n",
         ranks.join(", ")
     ));
+    for m in crate::queries::models() {
+        out.push_str(&format!(
+            "\nCREATE OR REPLACE VIEW {} AS\n{};\n",
+            m.get("id"),
+            m.sql.trim_end()
+        ));
+    }
     out
 }
