@@ -17,6 +17,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: ingest, then KPIs and audit for every month and the year.
+    #[command(long_about = RUN_ABOUT)]
+    Run(RunArgs),
     /// Ingest export files into the lake.
     #[command(long_about = INGEST_ABOUT)]
     Ingest(IngestArgs),
@@ -119,6 +122,38 @@ pub enum PolicyCommand {
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
     },
+}
+
+const RUN_ABOUT: &str = "\
+The main job. Ingests the given exports — with none, the bundled fixture company
+(fixtures/exports, compiled into lvyue) — into <out>/lake, then, month by month in
+order (so each audit re-checks the notices the one before issued), computes the KPIs
+and audits the rules, and finally the year. Each period's outputs go to <out>/<period>/.
+
+--as-of defaults to the end of the latest month the lake has data for.
+
+Examples:
+  lvyue run
+  lvyue run exports/2025-05 --out out --as-of '2025-06-01 00:00:00'";
+
+/// The main job.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Export files or folders (default: the bundled fixture company).
+    #[arg(value_name = "FILE|DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; the lake is kept in <out>/lake.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Cut-off instant [default: the end of the latest month with data].
+    #[arg(long, value_name = "TS")]
+    pub as_of: Option<String>,
+    /// Policy TOML (default: the built-in policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Waivers CSV for the audits.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 const INGEST_ABOUT: &str = "\

@@ -5,15 +5,66 @@ use std::io::Write;
 
 use crate::cli::{
     AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PeriodArgs, PolicyCommand,
-    RulesCommand, Severity,
+    RulesCommand, RunArgs, Severity,
 };
 use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
 use crate::lake::{self, Lake};
 use crate::policy::Policy;
 
+/// The bundled fixture company (fixtures/exports), compiled in: `lvyue run` with no
+/// input needs no checkout.
+const BUNDLED: &[(&str, &[u8])] = &[
+    (
+        "inventory_counts.csv",
+        include_bytes!("../fixtures/exports/inventory_counts.csv"),
+    ),
+    (
+        "order_events.csv",
+        include_bytes!("../fixtures/exports/order_events.csv"),
+    ),
+    (
+        "order_lines.csv",
+        include_bytes!("../fixtures/exports/order_lines.csv"),
+    ),
+    (
+        "orders.csv",
+        include_bytes!("../fixtures/exports/orders.csv"),
+    ),
+    (
+        "production_jobs.csv",
+        include_bytes!("../fixtures/exports/production_jobs.csv"),
+    ),
+    (
+        "purchase_orders.csv",
+        include_bytes!("../fixtures/exports/purchase_orders.csv"),
+    ),
+    (
+        "rectification_responses.csv",
+        include_bytes!("../fixtures/exports/rectification_responses.csv"),
+    ),
+    (
+        "service_cases.csv",
+        include_bytes!("../fixtures/exports/service_cases.csv"),
+    ),
+    (
+        "shipment_lines.csv",
+        include_bytes!("../fixtures/exports/shipment_lines.csv"),
+    ),
+    (
+        "shipments.csv",
+        include_bytes!("../fixtures/exports/shipments.csv"),
+    ),
+    ("staff.csv", include_bytes!("../fixtures/exports/staff.csv")),
+    (
+        "surveys.csv",
+        include_bytes!("../fixtures/exports/surveys.csv"),
+    ),
+];
+
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Run(args) => run_main(args),
         Command::Ingest(args) => run_ingest(args),
         Command::Lake {
             command: LakeCommand::Status { lake },
@@ -75,17 +126,111 @@ fn open_run(
     }
     let as_of = match a.as_of.as_deref() {
         None => period.end(),
-        Some(s) => {
-            let us = crate::ingest::parse::parse_timestamp(
-                &crate::ingest::parse::normalize(s),
-                policy.tz,
-            )
-            .map_err(|e| Error::Usage(format!("--as-of: {e}")))?;
-            crate::ingest::parse::naive_of_micros(us)
-                .ok_or_else(|| Error::Usage("--as-of: out of range".into()))?
-        }
+        Some(s) => parse_as_of(s, &policy)?,
     };
     Ok((policy, period, lake, as_of))
+}
+
+fn run_main(a: RunArgs) -> Result<i32> {
+    let policy = load_policy(a.policy.as_deref())?;
+    let inputs = if a.inputs.is_empty() {
+        let dir = a.out.join("_bundled_exports");
+        std::fs::create_dir_all(&dir).at(&dir)?;
+        for (name, bytes) in BUNDLED {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).at(&p)?;
+        }
+        vec![dir]
+    } else {
+        a.inputs.clone()
+    };
+    let lake_dir = a.out.join("lake");
+    let opts = IngestOptions {
+        inputs,
+        lake: lake_dir.clone(),
+        table: None,
+        mapping: HeaderMapping::default(),
+        encoding: Default::default(),
+        sheet: None,
+        tz: policy.tz,
+        now: chrono::Local::now()
+            .format("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+    };
+    let report = ingest::ingest(&opts)?;
+    print_out(&ingest_summary(&report, &lake_dir));
+    let lake = Lake::open(&lake_dir, policy.tz, false)?;
+    let as_of = match &a.as_of {
+        Some(s) => parse_as_of(s, &policy)?,
+        None => {
+            // The end of the latest month any table's own time falls in.
+            let last = lake
+                .manifest
+                .tables
+                .values()
+                .flat_map(|t| t.files.iter())
+                .filter_map(|f| f.year.zip(f.month))
+                .max()
+                .ok_or_else(|| Error::Usage("the lake has no dated rows to audit".into()))?;
+            crate::metrics::Period::Month(last.0, last.1).end()
+        }
+    };
+    let waivers = match &a.waivers {
+        Some(p) => crate::rules::load_waivers(p)?,
+        None => Vec::new(),
+    };
+    let months = crate::metrics::reported_months(&lake, as_of);
+    let mut periods: Vec<(crate::metrics::Period, chrono::NaiveDateTime)> = months
+        .iter()
+        .map(|&(y, m)| {
+            let p = crate::metrics::Period::Month(y, m);
+            (p, p.end().min(as_of))
+        })
+        .collect();
+    let mut years: Vec<i32> = months.iter().map(|(y, _)| *y).collect();
+    years.dedup();
+    periods.extend(
+        years
+            .into_iter()
+            .map(|y| (crate::metrics::Period::Year(y), as_of)),
+    );
+    let mut out = String::new();
+    for (period, period_as_of) in periods {
+        let dir = a.out.join(period.label());
+        let m = crate::metrics::compute(&lake, &policy, period, period_as_of)?;
+        crate::metrics::write(&m, &dir)?;
+        let audit = crate::rules::audit(&lake, &policy, period, period_as_of, &waivers)?;
+        crate::rules::write(&audit, &dir)?;
+        crate::rules::record_notices(&lake, &audit)?;
+        let open = audit
+            .notice_checks
+            .iter()
+            .filter(|c| c.status == "open" || c.status == "overdue" || c.status == "recurred")
+            .count();
+        out.push_str(&format!(
+            "{:<8} as of {}: {} KPI rows, {} violations, {} notices needing action → {}\n",
+            period.label(),
+            period_as_of.format("%Y-%m-%d %H:%M:%S"),
+            m.rows.len(),
+            audit.violations.height(),
+            open,
+            dir.display()
+        ));
+    }
+    out.push_str(&format!(
+        "policy {} ; lake {}\n",
+        policy.fingerprint,
+        lake_dir.display()
+    ));
+    print_out(&out);
+    Ok(EXIT_OK)
+}
+
+fn parse_as_of(s: &str, policy: &Policy) -> Result<chrono::NaiveDateTime> {
+    let us = crate::ingest::parse::parse_timestamp(&crate::ingest::parse::normalize(s), policy.tz)
+        .map_err(|e| Error::Usage(format!("--as-of: {e}")))?;
+    crate::ingest::parse::naive_of_micros(us)
+        .ok_or_else(|| Error::Usage("--as-of: out of range".into()))
 }
 
 fn run_audit(a: AuditArgs) -> Result<i32> {
@@ -227,6 +372,47 @@ fn load_policy(path: Option<&std::path::Path>) -> Result<Policy> {
     }
 }
 
+/// The per-file reconciliation lines of an ingest.
+fn ingest_summary(report: &ingest::IngestReport, lake: &std::path::Path) -> String {
+    let mut out = String::new();
+    if let Some(r) = &report.recovered {
+        out.push_str(&format!("recovery: {r}\n"));
+    }
+    for f in &report.files {
+        let r = &f.record;
+        let status = match f.status {
+            FileStatus::Ingested => "ingested".to_string(),
+            FileStatus::Unchanged { txn } => format!("unchanged (already ingested in txn {txn})"),
+        };
+        out.push_str(&format!(
+            "{path}: {table} [{fmt}, {detail}] {status}: read {read} = stored {stored} + quarantined {q}; replaced {rep}; unknown orders {unk}\n",
+            path = r.path,
+            table = r.table,
+            fmt = r.format,
+            detail = r.detail,
+            read = r.rows_read,
+            stored = r.rows_stored,
+            q = r.rows_quarantined,
+            rep = r.rows_replaced,
+            unk = r.unknown_order_refs,
+        ));
+        if f.status == FileStatus::Ingested && !r.ignored_headers.is_empty() {
+            out.push_str(&format!(
+                "  ignored headers: {}\n",
+                r.ignored_headers.join(", ")
+            ));
+        }
+    }
+    match report.txn {
+        Some(t) => out.push_str(&format!(
+            "committed transaction {t} to {}\n",
+            lake.display()
+        )),
+        None => out.push_str("nothing new: the lake is unchanged\n"),
+    }
+    out
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print_out(s: &str) {
     let _ = std::io::stdout().write_all(s.as_bytes());
@@ -261,42 +447,7 @@ fn run_ingest(a: IngestArgs) -> Result<i32> {
             .to_string(),
     };
     let report = ingest::ingest(&opts)?;
-    let mut out = String::new();
-    if let Some(r) = &report.recovered {
-        out.push_str(&format!("recovery: {r}\n"));
-    }
-    for f in &report.files {
-        let r = &f.record;
-        let status = match f.status {
-            FileStatus::Ingested => "ingested".to_string(),
-            FileStatus::Unchanged { txn } => format!("unchanged (already ingested in txn {txn})"),
-        };
-        out.push_str(&format!(
-            "{path}: {table} [{fmt}, {detail}] {status}: read {read} = stored {stored} + quarantined {q}; replaced {rep}; unknown orders {unk}\n",
-            path = r.path,
-            table = r.table,
-            fmt = r.format,
-            detail = r.detail,
-            read = r.rows_read,
-            stored = r.rows_stored,
-            q = r.rows_quarantined,
-            rep = r.rows_replaced,
-            unk = r.unknown_order_refs,
-        ));
-        if f.status == FileStatus::Ingested && !r.ignored_headers.is_empty() {
-            out.push_str(&format!(
-                "  ignored headers: {}\n",
-                r.ignored_headers.join(", ")
-            ));
-        }
-    }
-    match report.txn {
-        Some(t) => out.push_str(&format!(
-            "committed transaction {t} to {}\n",
-            opts.lake.display()
-        )),
-        None => out.push_str("nothing new: the lake is unchanged\n"),
-    }
+    let out = ingest_summary(&report, &opts.lake);
     print_out(&out);
     Ok(EXIT_OK)
 }

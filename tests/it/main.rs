@@ -7,4 +7,5 @@ mod lake;
 mod metrics;
 mod props;
 mod rules;
+mod run;
 mod util;

@@ -1,0 +1,56 @@
+//! The main job: `lvyue run` on the bundled company, twice.
+
+use crate::util::*;
+
+#[test]
+fn the_main_job_runs_every_month_then_the_year_and_reruns_as_a_no_op() {
+    let w = Workdir::new();
+    let out = w.ok(&["run", "--out", "out"]);
+    // Months in order, each at its own end, then the year at the end of June.
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(" as of ")).collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with("2025-04  as of 2025-05-01 00:00:00"),
+        "{out}"
+    );
+    assert!(
+        lines[3].starts_with("2025     as of 2025-07-01 00:00:00"),
+        "{out}"
+    );
+    for p in ["2025-04", "2025-05", "2025-06", "2025"] {
+        for f in [
+            "metrics.csv",
+            "violations.csv",
+            "rule_pass_rates.csv",
+            "notices.csv",
+        ] {
+            assert!(w.path(&format!("out/{p}/{f}")).exists(), "{p}/{f}");
+        }
+    }
+    // The monthly cycle lets May's audit re-check April's notices: the recurrence of R01.
+    let may = std::fs::read_to_string(w.path("out/2025-05/notices.csv")).unwrap();
+    assert!(
+        may.lines()
+            .any(|l| l.starts_with("N-2025-04-sales-R01,1,") && l.contains(",recurred,")),
+        "{may}"
+    );
+    // The same figures as a metrics run of its own (README's K1 for June: 24 / 25).
+    let june = std::fs::read_to_string(w.path("out/2025-06/metrics.csv")).unwrap();
+    assert!(
+        june.lines()
+            .any(|l| l.starts_with("2025-06,company,all,K1,24,25,")),
+        "{june}"
+    );
+    let ledger = |w: &Workdir| {
+        std::fs::read_dir(w.path("out/lake/_notices"))
+            .unwrap()
+            .count()
+    };
+    let before = ledger(&w);
+    let again = w.ok(&["run", "--out", "out"]);
+    assert!(
+        again.contains("unchanged (already ingested in txn 1)"),
+        "{again}"
+    );
+    assert_eq!(ledger(&w), before, "a rerun issues no new notice versions");
+}
