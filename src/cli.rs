@@ -142,7 +142,7 @@ pub struct RunArgs {
     /// Export files or folders (default: the bundled fixture company).
     #[arg(value_name = "FILE|DIR")]
     pub inputs: Vec<PathBuf>,
-    /// Output folder; the lake is kept in <out>/lake.
+    /// Output folder; the lake is kept in `OUT/lake`.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
     /// Cut-off instant [default: the end of the latest month with data].
