@@ -100,10 +100,16 @@ pub fn metrics() -> Vec<Query> {
 /// Shared models (`queries/models/`), registered as tables before the KPIs and rules
 /// run, in dependency order.
 pub fn models() -> Vec<Query> {
-    vec![Query::new(
-        "models/order_sku_done.sql",
-        include_str!("../queries/models/order_sku_done.sql"),
-    )]
+    vec![
+        Query::new(
+            "models/order_decision.sql",
+            include_str!("../queries/models/order_decision.sql"),
+        ),
+        Query::new(
+            "models/order_sku_done.sql",
+            include_str!("../queries/models/order_sku_done.sql"),
+        ),
+    ]
 }
 
 /// The rule definitions (`queries/rules/`), in id order.

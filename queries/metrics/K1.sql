@@ -7,29 +7,16 @@
 -- description_en: Order processing timeliness: share of orders whose stock decision (lock or shortage) came within the limit after signing
 -- policy: processing_hours, as_of
 -- clock: with sla.clock = "business" every deadline on an *_hours limit is computed by the Rust function business_add (src/metrics/clock.rs)
+-- models: order_decision
 -- grain: one item per active order, in the month of its decision; an undecided order
 --        enters the month of its deadline once the deadline has passed, as late.
 WITH active AS (
-  SELECT order_id, signed_at, needs_production FROM orders WHERE status <> 'cancelled'
-),
-stock AS (
-  SELECT order_id, MIN(occurred_at) AS first_at FROM order_events
-  WHERE activity IN ('stock_locked', 'stock_short')
-  GROUP BY order_id
-),
-planned AS (
-  SELECT order_id, MIN(planned_at) AS first_at FROM production_jobs
-  WHERE planned_at IS NOT NULL
-  GROUP BY order_id
+  SELECT order_id, signed_at FROM orders WHERE status <> 'cancelled'
 ),
 items AS (
-  SELECT a.order_id,
-         CASE WHEN a.needs_production AND p.first_at IS NOT NULL AND (s.first_at IS NULL OR p.first_at < s.first_at)
-              THEN p.first_at ELSE s.first_at END AS decided_at,
+  SELECT a.order_id, d.decided_at,
          a.signed_at + INTERVAL '{processing_hours}' HOUR AS deadline
-  FROM active a
-  LEFT JOIN stock s ON s.order_id = a.order_id
-  LEFT JOIN planned p ON p.order_id = a.order_id
+  FROM active a LEFT JOIN order_decision d ON d.order_id = a.order_id
 )
 SELECT 'K1' AS kpi,
        order_id AS item_id,
