@@ -108,6 +108,46 @@ for x in diff[:20]:
     print("  duckdb" if x in d else "  lvyue ", x)
 "#;
 
+/// Runs a cross-check script on emitted SQL and lvyue's output; asserts it found no
+/// mismatch and returns how many groups or rows it compared (its first line's number).
+fn cross_run(w: &Workdir, script: &str, sql_dir: &str, output: &str) -> usize {
+    let run = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            w.path(sql_dir).to_str().unwrap(),
+            w.path(output).to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 is needed for the DuckDB cross-check");
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{sql_dir}: {}", stderr(&run));
+    assert!(
+        text.contains("mismatches 0"),
+        "{sql_dir}: DuckDB and lvyue differ:\n{text}"
+    );
+    text.lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .expect("a count on the first line")
+}
+
+/// Writes the benchmark generator's company of `orders` orders into `dir`.
+fn generate(w: &Workdir, orders: &str, dir: &str, seed: &str) {
+    let gen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen_exports.py");
+    let out = Command::new("python3")
+        .args([
+            gen.to_str().unwrap(),
+            orders,
+            w.path(dir).to_str().unwrap(),
+            seed,
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn duckdb_runs_the_same_kpi_sql_and_gets_the_same_items() {
     let w = Workdir::new();
@@ -136,30 +176,7 @@ fn duckdb_runs_the_same_kpi_sql_and_gets_the_same_items() {
             "--emit-sql",
             &sql,
         ]);
-        let run = Command::new("python3")
-            .args([
-                "-c",
-                CROSS_RUN,
-                w.path(&sql).to_str().unwrap(),
-                w.path(&format!("{out}/metric_items.parquet"))
-                    .to_str()
-                    .unwrap(),
-            ])
-            .output()
-            .expect("python3 is needed for the DuckDB cross-check");
-        let text = String::from_utf8_lossy(&run.stdout);
-        assert!(run.status.success(), "{period}: {}", stderr(&run));
-        assert!(
-            text.contains("mismatches 0"),
-            "{period}: DuckDB and lvyue differ:\n{text}"
-        );
-        let groups: usize = text
-            .lines()
-            .next()
-            .unwrap()
-            .trim_start_matches("groups ")
-            .parse()
-            .unwrap();
+        let groups = cross_run(&w, CROSS_RUN, &sql, &format!("{out}/metric_items.parquet"));
         assert!(groups > 5, "{period}: only {groups} groups compared");
     }
 }
@@ -169,17 +186,7 @@ fn duckdb_agrees_on_generated_data_too() {
     // The fixtures were made to fit the rules; the benchmark generator's random company
     // was not (ties, overlapping steps, partial data), so it probes the SQL differently.
     let w = Workdir::new();
-    let gen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen_exports.py");
-    let out = Command::new("python3")
-        .args([
-            gen.to_str().unwrap(),
-            "3000",
-            w.path("gen").to_str().unwrap(),
-            "11",
-        ])
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate(&w, "3000", "gen", "11");
     w.ok(&["ingest", "gen", "--lake", "lake"]);
     w.ok(&[
         "metrics",
@@ -194,21 +201,8 @@ fn duckdb_agrees_on_generated_data_too() {
         "--emit-sql",
         "sql",
     ]);
-    let run = Command::new("python3")
-        .args([
-            "-c",
-            CROSS_RUN,
-            w.path("sql").to_str().unwrap(),
-            w.path("o/metric_items.parquet").to_str().unwrap(),
-        ])
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{}", stderr(&run));
-    assert!(
-        text.contains("mismatches 0"),
-        "DuckDB and lvyue differ:\n{text}"
-    );
+    let groups = cross_run(&w, CROSS_RUN, "sql", "o/metric_items.parquet");
+    assert!(groups > 100, "only {groups} groups compared");
 }
 
 /// Runs the emitted rule SQL in DuckDB and compares its violations with lvyue's.
@@ -242,17 +236,7 @@ fn duckdb_runs_the_same_rule_sql_and_finds_the_same_violations() {
         "--lake",
         "fx",
     ]);
-    let gen = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen_exports.py");
-    let out = Command::new("python3")
-        .args([
-            gen.to_str().unwrap(),
-            "2000",
-            w.path("gen").to_str().unwrap(),
-            "5",
-        ])
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate(&w, "2000", "gen", "5");
     w.ok(&["ingest", "gen", "--lake", "gl"]);
     for (lake, as_of, least) in [
         ("fx", "2025-07-01 00:00:00", 37),
@@ -272,30 +256,12 @@ fn duckdb_runs_the_same_rule_sql_and_finds_the_same_violations() {
             "--emit-sql",
             &sql,
         ]);
-        let run = Command::new("python3")
-            .args([
-                "-c",
-                RULES_CROSS_RUN,
-                w.path(&sql).to_str().unwrap(),
-                w.path(&format!("{out}/violations.parquet"))
-                    .to_str()
-                    .unwrap(),
-            ])
-            .output()
-            .expect("python3");
-        let text = String::from_utf8_lossy(&run.stdout);
-        assert!(run.status.success(), "{lake}: {}", stderr(&run));
-        assert!(
-            text.contains("mismatches 0"),
-            "{lake}: DuckDB and lvyue differ:\n{text}"
+        let n = cross_run(
+            &w,
+            RULES_CROSS_RUN,
+            &sql,
+            &format!("{out}/violations.parquet"),
         );
-        let n: usize = text
-            .lines()
-            .next()
-            .unwrap()
-            .trim_start_matches("violations ")
-            .parse()
-            .unwrap();
         assert!(n >= least, "{lake}: only {n} violations compared");
     }
 }
