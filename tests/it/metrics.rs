@@ -96,6 +96,25 @@ const EXPECTED: &[Expected] = &[
         "all",
         [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
     ),
+    // Every surveyed order went through sales, warehouse and logistics too.
+    (
+        "K3",
+        "department",
+        "sales",
+        [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
+    ),
+    (
+        "K3",
+        "department",
+        "warehouse",
+        [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
+    ),
+    (
+        "K3",
+        "department",
+        "logistics",
+        [("6", "8"), ("7", "9"), ("6", "8"), ("19", "25")],
+    ),
     (
         "K3",
         "department",
