@@ -7,6 +7,7 @@
 //! into stage options, [`policy`] holds the company's values, [`error`] the one error
 //! type.
 
+pub mod assess;
 pub mod cli;
 pub mod error;
 pub mod frame;

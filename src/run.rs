@@ -179,6 +179,7 @@ fn run_main(a: RunArgs) -> Result<i32> {
         Some(p) => crate::rules::load_waivers(p)?,
         None => Vec::new(),
     };
+    let department_of = crate::assess::department_lookup(&lake)?;
     let months = crate::metrics::reported_months(&lake, as_of);
     let mut periods: Vec<(crate::metrics::Period, chrono::NaiveDateTime)> = months
         .iter()
@@ -202,6 +203,8 @@ fn run_main(a: RunArgs) -> Result<i32> {
         let audit = crate::rules::audit(&lake, &policy, period, period_as_of, &waivers)?;
         crate::rules::write(&audit, &dir)?;
         crate::rules::record_notices(&lake, &audit)?;
+        let cards = crate::assess::scorecards(&m.rows, &audit.violations, &policy, &department_of)?;
+        crate::assess::write(&cards, period_as_of, &policy, &dir)?;
         let open = audit
             .notice_checks
             .iter()

@@ -98,40 +98,11 @@ pub fn load_waivers(path: &Path) -> Result<Vec<Waiver>> {
 /// of `at`: the person named always belongs to the failed check's department. R04 is the
 /// exception the spec names: its point is a reviewer who was *not* in cs.
 fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
-    use chrono::NaiveDate;
-    use std::collections::HashMap;
-    let staff_t = crate::ingest::contract::table("staff").expect("staff table");
-    let staff = lake.read_table(staff_t)?;
+    let dept_on = crate::assess::department_lookup(lake)?;
     let text = crate::frame::texts;
     let date = |s: &Option<String>| {
         s.as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(&d[..10.min(d.len())], "%Y-%m-%d").ok())
-    };
-    let (ids, depts, froms, tos) = (
-        text(&staff, "staff_id")?,
-        text(&staff, "department")?,
-        text(&staff, "valid_from")?,
-        text(&staff, "valid_to")?,
-    );
-    // (valid_from, valid_to, department) per person.
-    type Stint = (Option<NaiveDate>, Option<NaiveDate>, String);
-    let mut stints: HashMap<String, Vec<Stint>> = HashMap::new();
-    for i in 0..staff.height() {
-        if let (Some(id), Some(d)) = (&ids[i], &depts[i]) {
-            stints
-                .entry(id.clone())
-                .or_default()
-                .push((date(&froms[i]), date(&tos[i]), d.clone()));
-        }
-    }
-    // The department of a person on a day: the stint covering it with the latest start.
-    let dept_on = |id: &str, day: NaiveDate| -> Option<String> {
-        stints
-            .get(id)?
-            .iter()
-            .filter(|(f, t, _)| f.is_none_or(|f| f <= day) && t.is_none_or(|t| day <= t))
-            .max_by_key(|(f, _, _)| *f)
-            .map(|(_, _, d)| d.clone())
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
     };
     let (rules, vdepts, people, ats) = (
         text(&v, "rule_id")?,

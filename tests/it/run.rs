@@ -54,3 +54,50 @@ fn the_main_job_runs_every_month_then_the_year_and_reruns_as_a_no_op() {
     );
     assert_eq!(ledger(&w), before, "a rerun issues no new notice versions");
 }
+
+#[test]
+fn may_scorecards_equal_the_hand_worked_values() {
+    let w = Workdir::new();
+    w.ok(&["run", "--out", "out"]);
+    let text = std::fs::read_to_string(w.path("out/2025-05/scorecards.csv")).unwrap();
+    let dept = |d: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("2025-05,department,,{d},")))
+            .unwrap_or_else(|| panic!("no {d} row in\n{text}"))
+            .split(',')
+            .take(8)
+            .map(str::to_string)
+            .collect()
+    };
+    // fixtures/README.md, "Assessment, May 2025": score, coefficient, base, deductions.
+    let want = [
+        ("sales", "95.50", "1.20", "100.00", "4.50"),
+        ("cs", "86.00", "1.00", "100.00", "14.00"),
+        ("warehouse", "89.00", "1.00", "100.00", "11.00"),
+        ("logistics", "86.62", "1.00", "98.62", "12.00"),
+        ("purchasing", "", "", "", "2.00"),
+        ("qc", "", "", "", "2.00"),
+        ("production", "", "", "", "0.00"),
+        ("finance", "100.00", "1.20", "100.00", "0.00"),
+    ];
+    for (d, score, coef, base, ded) in want {
+        let row = dept(d);
+        assert_eq!(
+            (&row[4][..], &row[5][..], &row[6][..], &row[7][..]),
+            (score, coef, base, ded),
+            "{d}"
+        );
+    }
+    // The HR feed: the same rows, UTF-8 with a BOM, no customer data.
+    let feed = std::fs::read(w.path("out/2025-05/bonus_feed.csv")).unwrap();
+    assert!(
+        feed.starts_with("\u{FEFF}period,scope,staff_id,department,score,coefficient".as_bytes())
+    );
+    let feed = String::from_utf8(feed).unwrap();
+    for customer in ["张伟", "138-0000-0001", "浦东新区"] {
+        assert!(
+            !feed.contains(customer),
+            "customer data in the bonus feed: {customer}"
+        );
+    }
+}
