@@ -16,5 +16,6 @@ pub mod lake;
 pub mod metrics;
 pub mod policy;
 pub mod queries;
+pub mod report;
 pub mod rules;
 pub mod run;

@@ -369,6 +369,11 @@ pub fn write(
         std::fs::write(&path, buf).at(&path)?;
         written.push(path);
     }
+    written.push(crate::report::xlsx::bonus_feed(
+        cards,
+        &version,
+        &out.join("bonus_feed.xlsx"),
+    )?);
     Ok(written)
 }
 

@@ -586,6 +586,10 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
         crate::lake::write::write_parquet_file(&mut df.clone(), &pq, kv.clone())?;
         written.push(pq);
     }
+    written.push(crate::report::xlsx::violations_register(
+        &a.violations,
+        &out.join("violations.xlsx"),
+    )?);
     let notices_path = out.join("notices.csv");
     let io = |e: csv::Error| Error::Io {
         path: notices_path.clone(),

@@ -101,3 +101,86 @@ fn may_scorecards_equal_the_hand_worked_values() {
         );
     }
 }
+
+/// The cells of an XLSX sheet as text (numbers with two decimals).
+fn sheet(path: &std::path::Path, name: &str) -> Vec<Vec<String>> {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let mut wb = open_workbook_auto(path).unwrap();
+    let range = wb.worksheet_range(name).unwrap();
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Float(f) => format!("{f:.2}"),
+                    Data::Int(i) => format!("{i}.00"),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_xlsx_files_read_back_to_the_csv_values() {
+    let w = Workdir::new();
+    w.ok(&["run", "--out", "out"]);
+    let csv_text = std::fs::read_to_string(w.path("out/2025-05/bonus_feed.csv")).unwrap();
+    let csv_rows: Vec<Vec<String>> =
+        csv::Reader::from_reader(csv_text.trim_start_matches('\u{FEFF}').as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+    let xlsx = sheet(&w.path("out/2025-05/bonus_feed.xlsx"), "bonus_feed");
+    assert_eq!(xlsx[0][..4], ["period", "scope", "staff_id", "department"]);
+    assert_eq!(xlsx.len() - 1, csv_rows.len());
+    for (x, c) in xlsx[1..].iter().zip(&csv_rows) {
+        // Same cells; the XLSX keeps numbers as numbers (two decimals here).
+        assert_eq!(x, c, "bonus feed row");
+    }
+    // The register: a sheet per department, as many rows as violations.csv.
+    let v = std::fs::read_to_string(w.path("out/2025-05/violations.csv")).unwrap();
+    let total = v.lines().count() - 1;
+    let mut seen = 0;
+    for d in ["cs", "logistics", "purchasing", "qc", "sales", "warehouse"] {
+        let rows = sheet(&w.path("out/2025-05/violations.xlsx"), d);
+        assert_eq!(rows[0][0], "rule_id");
+        seen += rows.len() - 1;
+    }
+    assert_eq!(seen, total);
+    let sales = sheet(&w.path("out/2025-05/violations.xlsx"), "sales");
+    assert!(
+        sales
+            .iter()
+            .any(|r| r[0] == "R01" && r[3] == "SO-2505-27" && r[5] == "S01"),
+        "{sales:?}"
+    );
+}
+
+#[test]
+fn formula_like_values_stay_text() {
+    let w = Workdir::new();
+    w.write(
+        "e/staff.csv",
+        "staff_id,department\n=HYPERLINK(\"http://x\"),sales\n",
+    );
+    w.write(
+        "e/orders.csv",
+        "order_id,signed_at,customer_id,sales_rep_id,promised_date,amount\nO1,2025-05-10 09:00,C1,\"=HYPERLINK(\"\"http://x\"\")\",2025-05-20,10\n",
+    );
+    w.ok(&["run", "e", "--out", "out"]);
+    let feed = std::fs::read_to_string(w.path("out/2025-05/bonus_feed.csv")).unwrap();
+    assert!(feed.contains("'=HYPERLINK"), "{feed}");
+    assert!(
+        !feed
+            .lines()
+            .any(|l| l.split(',').any(|c| c.starts_with('='))),
+        "{feed}"
+    );
+    let xlsx = sheet(&w.path("out/2025-05/bonus_feed.xlsx"), "bonus_feed");
+    assert!(
+        xlsx.iter().any(|r| r[2] == "=HYPERLINK(\"http://x\")"),
+        "{xlsx:?}"
+    );
+}
