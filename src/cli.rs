@@ -126,7 +126,7 @@ pub enum PolicyCommand {
 
 const RUN_ABOUT: &str = "\
 The main job. Ingests the given exports — with none, the bundled fixture company
-(fixtures/exports, compiled into lvyue) — into <out>/lake, then, month by month in
+(fixtures/exports, compiled into lvyue) — into the lake (--lake, default ./lake), then, month by month in
 order (so each audit re-checks the notices the one before issued), computes the KPIs
 and audits the rules, and finally the year. Each period's outputs go to <out>/<period>/.
 
@@ -142,9 +142,13 @@ pub struct RunArgs {
     /// Export files or folders (default: the bundled fixture company).
     #[arg(value_name = "FILE|DIR")]
     pub inputs: Vec<PathBuf>,
-    /// Output folder; the lake is kept in `OUT/lake`.
+    /// Output folder: reports and registers only, no customer data.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+    /// The lake folder (created if missing). It holds the exports' personal data, so it
+    /// is kept apart from the outputs.
+    #[arg(long, value_name = "DIR", default_value = "lake")]
+    pub lake: PathBuf,
     /// Cut-off instant [default: the end of the latest month with data].
     #[arg(long, value_name = "TS")]
     pub as_of: Option<String>,

@@ -134,7 +134,8 @@ fn open_run(
 fn run_main(a: RunArgs) -> Result<i32> {
     let policy = load_policy(a.policy.as_deref())?;
     let inputs = if a.inputs.is_empty() {
-        let dir = a.out.join("_bundled_exports");
+        // Beside the lake, not in the outputs: the exports hold customer data.
+        let dir = a.lake.join("_bundled_exports");
         std::fs::create_dir_all(&dir).at(&dir)?;
         for (name, bytes) in BUNDLED {
             let p = dir.join(name);
@@ -144,7 +145,7 @@ fn run_main(a: RunArgs) -> Result<i32> {
     } else {
         a.inputs.clone()
     };
-    let lake_dir = a.out.join("lake");
+    let lake_dir = a.lake.clone();
     let opts = IngestOptions {
         inputs,
         lake: lake_dir.clone(),

@@ -41,11 +41,7 @@ fn the_main_job_runs_every_month_then_the_year_and_reruns_as_a_no_op() {
             .any(|l| l.starts_with("2025-06,company,all,K1,24,25,")),
         "{june}"
     );
-    let ledger = |w: &Workdir| {
-        std::fs::read_dir(w.path("out/lake/_notices"))
-            .unwrap()
-            .count()
-    };
+    let ledger = |w: &Workdir| std::fs::read_dir(w.path("lake/_notices")).unwrap().count();
     let before = ledger(&w);
     let again = w.ok(&["run", "--out", "out"]);
     assert!(
@@ -183,4 +179,44 @@ fn formula_like_values_stay_text() {
         xlsx.iter().any(|r| r[2] == "=HYPERLINK(\"http://x\")"),
         "{xlsx:?}"
     );
+}
+
+#[test]
+fn no_customer_data_reaches_the_outputs() {
+    let w = Workdir::new();
+    w.ok(&["run", "--out", "out"]);
+    // Every customer name, contact and delivery place of the fixtures.
+    let orders = std::fs::read_to_string(fixtures().join("exports/orders.csv")).unwrap();
+    let mut personal: Vec<String> = Vec::new();
+    for rec in csv::Reader::from_reader(orders.as_bytes()).records() {
+        let r = rec.unwrap();
+        for i in [4, 5, 8] {
+            if !r[i].is_empty() {
+                personal.push(r[i].to_string());
+            }
+        }
+    }
+    personal.sort();
+    personal.dedup();
+    assert!(personal.len() >= 10, "{personal:?}");
+    fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&w.path("out"), &mut files);
+    assert!(files.len() > 20, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        for p in &personal {
+            let found = bytes.windows(p.len()).any(|x| x == p.as_bytes());
+            assert!(!found, "{} contains customer data {p:?}", f.display());
+        }
+    }
 }
