@@ -1,5 +1,6 @@
 //! Small helpers for reading frames row by row where a stage needs plain Rust values
-//! (notices, waivers, staff look-ups): one place for the cast-and-collect dance.
+//! (notices, waivers, staff look-ups): one place for the cast-and-collect dance and
+//! for reading a date back from that text.
 
 use polars::prelude::*;
 
@@ -17,4 +18,10 @@ pub fn texts(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
         .iter()
         .map(|x| x.map(str::to_string))
         .collect())
+}
+
+/// The calendar date at the start of a date or timestamp text (`2025-05-16…`).
+pub fn date_of(text: &Option<String>) -> Option<chrono::NaiveDate> {
+    text.as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
 }

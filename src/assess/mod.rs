@@ -32,6 +32,20 @@ pub struct KpiScore {
     pub counted: bool,
 }
 
+/// Columns of the HR bonus feed (CSV and XLSX alike).
+pub const BONUS_FEED_COLUMNS: [&str; 10] = [
+    "period",
+    "scope",
+    "staff_id",
+    "department",
+    "score",
+    "coefficient",
+    "base",
+    "deductions",
+    "kpis",
+    "report_version",
+];
+
 /// A department's or a person's scorecard for one period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scorecard {
@@ -45,6 +59,17 @@ pub struct Scorecard {
     pub deductions: f64,
     pub score: Option<f64>,
     pub coefficient: Option<f64>,
+}
+
+impl Scorecard {
+    /// The person a personal scorecard is about; empty for a department's.
+    pub fn staff_id(&self) -> &str {
+        if self.scope_kind == "staff" {
+            &self.scope
+        } else {
+            ""
+        }
+    }
 }
 
 /// Deduction points per violation period, scope (department or person) and severity.
@@ -175,10 +200,7 @@ pub type DepartmentOf<'a> = dyn Fn(&str, NaiveDate) -> Option<String> + 'a;
 pub fn department_lookup(lake: &crate::lake::Lake) -> Result<Box<DepartmentOf<'static>>> {
     let staff_t = crate::ingest::contract::table("staff").expect("the contract has a staff table");
     let staff = lake.read_table(staff_t)?;
-    let date = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-    };
+    let date = crate::frame::date_of;
     let (ids, depts, froms, tos) = (
         texts(&staff, "staff_id")?,
         texts(&staff, "department")?,
@@ -331,25 +353,9 @@ pub fn write(
         }
         {
             let mut w = csv::Writer::from_writer(&mut buf);
-            w.write_record([
-                "period",
-                "scope",
-                "staff_id",
-                "department",
-                "score",
-                "coefficient",
-                "base",
-                "deductions",
-                "kpis",
-                "report_version",
-            ])
-            .map_err(io)?;
+            w.write_record(BONUS_FEED_COLUMNS).map_err(io)?;
             for c in cards {
-                let staff = if c.scope_kind == "staff" {
-                    c.scope.as_str()
-                } else {
-                    ""
-                };
+                let staff = c.staff_id();
                 w.write_record([
                     safe_cell(&c.period),
                     c.scope_kind.to_string(),

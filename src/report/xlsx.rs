@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 use rust_xlsxwriter::{Format, Workbook};
 
-use crate::assess::{breakdown, Scorecard};
+use crate::assess::{breakdown, Scorecard, BONUS_FEED_COLUMNS};
 use crate::error::{Error, Result};
 use crate::frame::texts;
 
@@ -26,29 +26,13 @@ pub fn bonus_feed(cards: &[Scorecard], version: &str, path: &Path) -> Result<Pat
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet();
     ws.set_name("bonus_feed").map_err(err)?;
-    let header = [
-        "period",
-        "scope",
-        "staff_id",
-        "department",
-        "score",
-        "coefficient",
-        "base",
-        "deductions",
-        "kpis",
-        "report_version",
-    ];
-    for (c, h) in header.iter().enumerate() {
+    for (c, h) in BONUS_FEED_COLUMNS.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)
             .map_err(err)?;
     }
     for (i, card) in cards.iter().enumerate() {
         let r = i as u32 + 1;
-        let staff = if card.scope_kind == "staff" {
-            card.scope.as_str()
-        } else {
-            ""
-        };
+        let staff = card.staff_id();
         ws.write_string(r, 0, &card.period).map_err(err)?;
         ws.write_string(r, 1, card.scope_kind).map_err(err)?;
         ws.write_string(r, 2, staff).map_err(err)?;

@@ -100,10 +100,7 @@ pub fn load_waivers(path: &Path) -> Result<Vec<Waiver>> {
 fn only_department_members(lake: &Lake, v: DataFrame) -> Result<DataFrame> {
     let dept_on = crate::assess::department_lookup(lake)?;
     let text = crate::frame::texts;
-    let date = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-    };
+    let date = crate::frame::date_of;
     let (rules, vdepts, people, ats) = (
         text(&v, "rule_id")?,
         text(&v, "department")?,
