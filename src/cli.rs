@@ -34,6 +34,9 @@ pub enum Command {
     /// Check the process rules and write the violations register.
     #[command(long_about = AUDIT_ABOUT)]
     Audit(AuditArgs),
+    /// Seal a period's outputs as published (HR received them); later runs amend.
+    #[command(long_about = PUBLISH_ABOUT)]
+    Publish(PublishArgs),
     /// The rule catalogue.
     Rules {
         #[command(subcommand)]
@@ -83,7 +86,7 @@ pub struct AuditArgs {
     pub emit_sql: Option<PathBuf>,
 }
 
-/// Language of catalogue descriptions.
+/// Language of the report and of catalogue descriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Lang {
     #[default]
@@ -128,7 +131,13 @@ const RUN_ABOUT: &str = "\
 The main job. Ingests the given exports — with none, the bundled fixture company
 (fixtures/exports, compiled into lvyue) — into the lake (--lake, default ./lake), then, month by month in
 order (so each audit re-checks the notices the one before issued), computes the KPIs
-and audits the rules, and finally the year. Each period's outputs go to <out>/<period>/.
+and audits the rules, and finally the year. Each period's outputs go to <out>/<period>/:
+report.html (the managers' report with charts), notices/<department>.html (printable
+rectification notices), bonus_feed.csv/.xlsx (HR), violations.xlsx (the committee's
+register), scorecards, metrics and violations as CSV and Parquet.
+
+A period sealed with `lvyue publish` is never overwritten: if its results changed, the
+run writes an amendment beside it (<out>/<period>.v2/) with the diff in amendment.csv.
 
 --as-of defaults to the end of the latest month the lake has data for.
 
@@ -158,7 +167,35 @@ pub struct RunArgs {
     /// Waivers CSV for the audits.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Language of the HTML report and the printable notices.
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
 }
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The month (`2025-05`) or year (`2025`) to seal.
+    #[arg(long, value_name = "PERIOD")]
+    pub period: String,
+    /// The output folder `lvyue run` wrote.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Only verify the sealed versions against their seals; seal nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+const PUBLISH_ABOUT: &str = "\
+Seal a period's outputs as published: SEAL.json records every file's SHA-256 and the
+files become read-only. lvyue never writes into a sealed version again. A later
+`lvyue run` whose results for that period differ writes an amendment beside it
+(<out>/<period>.v2/, .v3/ …) with amendment.csv, the diff of every score and
+coefficient against the sealed version; publish then seals the amendment.
+
+Examples:
+  lvyue publish --period 2025-05
+  lvyue publish --period 2025-05 --check
+";
 
 const INGEST_ABOUT: &str = "\
 Ingest export files (CSV in UTF-8 or GB18030, XLSX, JSON Lines, Parquet) into the lake.

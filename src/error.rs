@@ -62,6 +62,14 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+
+    /// A report, chart or template could not be produced.
+    #[error("report {what}: {why}")]
+    Report { what: String, why: String },
+
+    /// A sealed (published) output is not what its seal says, or cannot be sealed.
+    #[error("{}: {why}", path.display())]
+    Seal { path: PathBuf, why: String },
 }
 
 fn position(line: u64, column: u64) -> String {

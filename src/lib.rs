@@ -2,8 +2,9 @@
 //!
 //! The crate reads as the pipeline: [`ingest`] turns export files into typed rows and
 //! commits them to the [`lake`] (partitioned Parquet); [`metrics`] runs the KPI
-//! definitions of [`queries`] over the lake; later stages add rule violations and the
-//! assessment. [`cli`] is what the user typed, [`run`] resolves it
+//! definitions of [`queries`] over the lake; [`rules`] audits the process and keeps
+//! the notice ledger; [`assess`] scores departments and people; [`report`] writes what
+//! people open; [`publish`] seals what HR received. [`cli`] is what the user typed, [`run`] resolves it
 //! into stage options, [`policy`] holds the company's values, [`error`] the one error
 //! type.
 
@@ -15,6 +16,7 @@ pub mod ingest;
 pub mod lake;
 pub mod metrics;
 pub mod policy;
+pub mod publish;
 pub mod queries;
 pub mod report;
 pub mod rules;

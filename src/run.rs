@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::cli::{
     AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PeriodArgs, PolicyCommand,
-    RulesCommand, RunArgs, Severity,
+    PublishArgs, RulesCommand, RunArgs, Severity,
 };
 use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
@@ -80,6 +80,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Metrics(args) => run_metrics(args),
         Command::Audit(args) => run_audit(args),
         Command::Rules { command } => run_rules(command),
+        Command::Publish(args) => run_publish(args),
     }
 }
 
@@ -196,37 +197,144 @@ fn run_main(a: RunArgs) -> Result<i32> {
             .into_iter()
             .map(|y| (crate::metrics::Period::Year(y), as_of)),
     );
+    let lang = match a.lang {
+        Lang::Zh => crate::report::Lang::Zh,
+        Lang::En => crate::report::Lang::En,
+    };
+    let bar = progress(periods.len() as u64);
     let mut out = String::new();
+    // Monthly results the trends and the annual table need.
+    let mut history: Vec<crate::metrics::MetricRow> = Vec::new();
+    let mut monthly_cards: Vec<crate::assess::Scorecard> = Vec::new();
     for (period, period_as_of) in periods {
-        let dir = a.out.join(period.label());
+        let label = period.label();
+        bar.set_message(format!("{label}: KPIs"));
         let m = crate::metrics::compute(&lake, &policy, period, period_as_of)?;
-        crate::metrics::write(&m, &dir)?;
+        bar.set_message(format!("{label}: audit"));
         let audit = crate::rules::audit(&lake, &policy, period, period_as_of, &waivers)?;
-        crate::rules::write(&audit, &dir)?;
-        crate::rules::record_notices(&lake, &audit)?;
         let cards = crate::assess::scorecards(&m.rows, &audit.violations, &policy, &department_of)?;
-        crate::assess::write(&cards, period_as_of, &policy, &dir)?;
+        if let crate::metrics::Period::Month(..) = period {
+            history.extend(m.rows.iter().cloned());
+        }
+        bar.set_message(format!("{label}: report"));
+        let target = crate::publish::target(&a.out, &label)?;
+        let staged = crate::publish::staging_dir(&a.out, &label);
+        if staged.exists() {
+            std::fs::remove_dir_all(&staged).at(&staged)?;
+        }
+        crate::metrics::write(&m, &staged)?;
+        crate::rules::write(&audit, &staged)?;
+        let version = crate::assess::version_label(target.version, period_as_of, &policy);
+        crate::assess::write(&cards, &version, &staged)?;
+        if let crate::metrics::Period::Year(_) = period {
+            crate::assess::write_annual(&crate::assess::annual(&cards, &monthly_cards), &staged)?;
+        }
+        let changes = match &target.amends {
+            Some((v, dir)) => {
+                let c = crate::publish::changes(dir, &staged)?;
+                crate::publish::write_changes(&staged, *v, &c)?;
+                c
+            }
+            None => Vec::new(),
+        };
+        crate::report::render(
+            &crate::report::ReportInput {
+                lang,
+                period,
+                as_of: period_as_of,
+                version: target.version,
+                policy: &policy,
+                metrics: &m.rows,
+                history: &history,
+                audit: &audit,
+                cards: &cards,
+                monthly_cards: &monthly_cards,
+                manifest: &lake.manifest,
+                amendment: target
+                    .amends
+                    .as_ref()
+                    .map(|(v, _)| (*v, changes.as_slice())),
+            },
+            &staged,
+        )?;
+        let delivered = crate::publish::deliver(&staged, &target, &changes)?;
+        // The ledger changes only once the outputs are in place: a failed run records
+        // no notice.
+        crate::rules::record_notices(&lake, &audit)?;
+        if let crate::metrics::Period::Month(..) = period {
+            monthly_cards.extend(cards);
+        }
         let open = audit
             .notice_checks
             .iter()
             .filter(|c| c.status == "open" || c.status == "overdue" || c.status == "recurred")
             .count();
+        let whither = match &delivered {
+            crate::publish::Delivered::Draft(d) => d.join("report.html").display().to_string(),
+            crate::publish::Delivered::Amendment { dir, changes } => format!(
+                "amendment v{} with {changes} changed figures: {}",
+                target.version,
+                dir.join("report.html").display()
+            ),
+            crate::publish::Delivered::Unchanged { sealed } => {
+                format!("unchanged against sealed v{sealed}; nothing written")
+            }
+        };
         out.push_str(&format!(
             "{:<8} as of {}: {} KPI rows, {} violations, {} notices needing action → {}\n",
-            period.label(),
+            label,
             period_as_of.format("%Y-%m-%d %H:%M:%S"),
             m.rows.len(),
             audit.violations.height(),
             open,
-            dir.display()
+            whither
         ));
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     out.push_str(&format!(
         "policy {} ; lake {}\n",
         policy.fingerprint,
         lake_dir.display()
     ));
     print_out(&out);
+    Ok(EXIT_OK)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise (logs, CI, pipes).
+fn progress(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} [{elapsed}]")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn run_publish(a: PublishArgs) -> Result<i32> {
+    let period = crate::metrics::Period::parse(&a.period)
+        .map_err(|e| Error::Usage(format!("--period: {e}")))?;
+    let label = period.label();
+    if a.check {
+        let n = crate::publish::check(&a.out, &label)?;
+        print_out(&format!(
+            "{label}: {n} sealed version(s) match their seals\n"
+        ));
+        return Ok(EXIT_OK);
+    }
+    let now = chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    let (v, dir, files) = crate::publish::publish(&a.out, &label, &now)?;
+    print_out(&format!(
+        "sealed {label} v{v}: {files} files in {} (SEAL.json)\n",
+        dir.display()
+    ));
     Ok(EXIT_OK)
 }
 

@@ -326,20 +326,96 @@ pub fn breakdown(c: &Scorecard) -> String {
         .join("; ")
 }
 
-/// Writes `scorecards.csv` and the HR feed `bonus_feed.csv` (UTF-8 with BOM so Excel
-/// shows Chinese; formula-like cells neutralised) into `out`. No customer data.
-pub fn write(
-    cards: &[Scorecard],
-    as_of: NaiveDateTime,
-    policy: &Policy,
-    out: &Path,
-) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).at(out)?;
-    let version = format!(
-        "as-of {} policy {}",
+/// The report version HR sees in the feed: the output version (1, or an amendment's
+/// number), the as-of and the policy, so a feed row names exactly what produced it.
+pub fn version_label(version: u32, as_of: NaiveDateTime, policy: &Policy) -> String {
+    format!(
+        "v{version} as-of {} policy {}",
         as_of.format("%Y-%m-%d %H:%M:%S"),
         policy.fingerprint
-    );
+    )
+}
+
+/// An annual scorecard with the year's twelve monthly scores beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnualScore<'a> {
+    pub card: &'a Scorecard,
+    /// January … December; `None` for a month without a score.
+    pub months: Vec<Option<f64>>,
+}
+
+/// Pairs each annual scorecard (`period` = the year) with the same scope's monthly
+/// scores of that year.
+pub fn annual<'a>(cards: &'a [Scorecard], monthly: &[Scorecard]) -> Vec<AnnualScore<'a>> {
+    cards
+        .iter()
+        .filter(|c| !c.period.contains('-'))
+        .map(|c| AnnualScore {
+            card: c,
+            months: (1..=12)
+                .map(|m| {
+                    let p = format!("{}-{m:02}", c.period);
+                    monthly
+                        .iter()
+                        .find(|x| {
+                            x.period == p && x.scope_kind == c.scope_kind && x.scope == c.scope
+                        })
+                        .and_then(|x| x.score)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Writes `annual_scorecards.csv`: each annual score and coefficient with the twelve
+/// monthly scores beside it (`m01` … `m12`, empty for a month without a score).
+pub fn write_annual(rows: &[AnnualScore], out: &Path) -> Result<PathBuf> {
+    let path = out.join("annual_scorecards.csv");
+    let io = |e: csv::Error| Error::Io {
+        path: path.clone(),
+        source: e.into(),
+    };
+    let mut buf: Vec<u8> = "\u{FEFF}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        let mut header: Vec<String> = [
+            "period",
+            "scope",
+            "staff_id",
+            "department",
+            "score",
+            "coefficient",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend((1..=12).map(|m| format!("m{m:02}")));
+        w.write_record(&header).map_err(io)?;
+        for r in rows {
+            let c = r.card;
+            let mut rec = vec![
+                safe_cell(&c.period),
+                c.scope_kind.to_string(),
+                safe_cell(c.staff_id()),
+                safe_cell(&c.department),
+                fmt2(c.score),
+                fmt2(c.coefficient),
+            ];
+            rec.extend(r.months.iter().map(|s| fmt2(*s)));
+            w.write_record(&rec).map_err(io)?;
+        }
+        w.flush().at(&path)?;
+    }
+    std::fs::write(&path, buf).at(&path)?;
+    Ok(path)
+}
+
+/// Writes `scorecards.csv` and the HR feed `bonus_feed.csv` (UTF-8 with BOM so Excel
+/// shows Chinese; formula-like cells neutralised) into `out`. No customer data.
+/// `version` is [`version_label`]'s.
+pub fn write(cards: &[Scorecard], version: &str, out: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).at(out)?;
+    let version = version.to_string();
     let mut written = Vec::new();
     for (name, bom) in [("scorecards.csv", false), ("bonus_feed.csv", true)] {
         let path = out.join(name);

@@ -6,6 +6,8 @@ mod ingest;
 mod lake;
 mod metrics;
 mod props;
+mod publish;
+mod report;
 mod rules;
 mod run;
 mod util;
