@@ -37,6 +37,9 @@ pub enum Command {
     /// Seal a period's outputs as published (HR received them); later runs amend.
     #[command(long_about = PUBLISH_ABOUT)]
     Publish(PublishArgs),
+    /// Generate realistic exports (deterministic) for benchmarks and trials.
+    #[command(long_about = GEN_ABOUT)]
+    Gen(GenArgs),
     /// The rule catalogue.
     Rules {
         #[command(subcommand)]
@@ -184,6 +187,42 @@ pub struct PublishArgs {
     #[arg(long)]
     pub check: bool,
 }
+
+/// `lvyue gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Number of orders.
+    #[arg(long, default_value_t = 10_000)]
+    pub orders: u64,
+    /// First month, YYYY-MM.
+    #[arg(long, default_value = "2025-01")]
+    pub start: String,
+    /// Number of months the orders are signed over.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Seed: the same seed gives byte-identical exports.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of orders that break one rule (0..1).
+    #[arg(long, default_value_t = 0.05)]
+    pub dirty: f64,
+    /// Output folder for the export files.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+const GEN_ABOUT: &str = "\
+Generate exports in the data contract's shape: every order walks the regulation's
+process with its variations (shortages with replenishment and POs, made-to-order jobs
+with QC and rework, split shipments, transport exceptions, service cases of every kind,
+monthly cycle counts, staff moving between departments), and a share --dirty of the
+orders each breaks one rule of R01–R20. Written as CSV, in chunks, on all cores; the
+same seed gives byte-identical files.
+
+Examples:
+  lvyue gen --orders 100000 --out exports
+  lvyue gen --orders 10000000 --start 2025-01 --months 12 --seed 7 --dirty 0.05 --out big
+";
 
 const PUBLISH_ABOUT: &str = "\
 Seal a period's outputs as published: SEAL.json records every file's SHA-256 and the

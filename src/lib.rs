@@ -12,6 +12,7 @@ pub mod assess;
 pub mod cli;
 pub mod error;
 pub mod frame;
+pub mod gen;
 pub mod ingest;
 pub mod lake;
 pub mod metrics;

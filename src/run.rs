@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use crate::cli::{
-    AuditArgs, Cli, Command, IngestArgs, LakeCommand, Lang, MetricsArgs, PeriodArgs, PolicyCommand,
-    PublishArgs, RulesCommand, RunArgs, Severity,
+    AuditArgs, Cli, Command, GenArgs, IngestArgs, LakeCommand, Lang, MetricsArgs, PeriodArgs,
+    PolicyCommand, PublishArgs, RulesCommand, RunArgs, Severity,
 };
 use crate::error::{Error, IoContext, Result, EXIT_OK};
 use crate::ingest::{self, contract, header::HeaderMapping, FileStatus, IngestOptions};
@@ -81,6 +81,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Audit(args) => run_audit(args),
         Command::Rules { command } => run_rules(command),
         Command::Publish(args) => run_publish(args),
+        Command::Gen(args) => run_gen(args),
     }
 }
 
@@ -314,6 +315,41 @@ fn progress(len: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+fn run_gen(a: GenArgs) -> Result<i32> {
+    let start = a
+        .start
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(_, m)| (1..=12).contains(m))
+        .ok_or_else(|| Error::Usage(format!("--start: expected YYYY-MM, got {:?}", a.start)))?;
+    let began = std::time::Instant::now();
+    let report = crate::gen::generate(&crate::gen::GenOptions {
+        orders: a.orders,
+        start,
+        months: a.months,
+        seed: a.seed,
+        dirty: a.dirty,
+        out: a.out.clone(),
+    })?;
+    let mut out = String::new();
+    for (t, n) in &report.rows {
+        out.push_str(&format!("{t:<24} {n:>12} rows\n"));
+    }
+    let planted: Vec<String> = report
+        .planted
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    out.push_str(&format!("planted: {}\n", planted.join(", ")));
+    out.push_str(&format!(
+        "wrote {} in {:.1} s\n",
+        a.out.display(),
+        began.elapsed().as_secs_f64()
+    ));
+    print_out(&out);
+    Ok(EXIT_OK)
 }
 
 fn run_publish(a: PublishArgs) -> Result<i32> {

@@ -2,6 +2,7 @@
 //! the `Workdir` helper that runs the real `lvyue` binary on copies of the fixtures.
 
 mod duckdb;
+mod gen;
 mod ingest;
 mod lake;
 mod metrics;
