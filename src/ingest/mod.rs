@@ -12,12 +12,11 @@ pub mod header;
 pub mod parse;
 pub mod read;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, PolarsContext, Result};
 use crate::lake::manifest::SourceRecord;
@@ -172,17 +171,44 @@ fn key_part(v: &Value) -> String {
     }
 }
 
-/// Rows of one table collected in this ingest.
+/// An export being read: its rows come one at a time, from disk or from memory.
+struct Sheet {
+    format: Format,
+    headers: Vec<String>,
+    detail: String,
+    rows: Box<dyn Iterator<Item = Result<read::RawRow>>>,
+}
+
+/// Rows a table holds in memory before they are spilled to Parquet;
+/// `LVYUE_SPILL_ROWS` lowers it so the tests exercise spilling on small exports.
+fn spill_rows() -> usize {
+    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ROWS.get_or_init(|| {
+        std::env::var("LVYUE_SPILL_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(1 << 20)
+    })
+}
+
+/// Rows of one table collected in this ingest: the latest rows in column builders, the
+/// rest spilled by partition under `<lake>/_txn/spill/` (discarded with an interrupted
+/// transaction, removed by a committed one). Per row it keeps only what the upsert
+/// needs: liveness, source, whether it replaced a row of this ingest, and its line.
 struct Acc {
     table: &'static Table,
     builders: Vec<Builder>,
-    origin: Vec<usize>,
+    /// Ingest-wide number of the first row in `builders`.
+    buffered_from: usize,
+    origin: Vec<u32>,
     live: Vec<bool>,
     replaced_in_batch: Vec<bool>,
-    key_index: PlHashMap<String, usize>,
+    /// Key hash → the live row with that key.
+    key_index: PlHashMap<u128, usize>,
     /// Source line of each row (for naming the first of two duplicates).
     lines: Vec<u64>,
-    order_ids: Vec<Option<String>>,
+    spills: Vec<(Option<(i32, u32)>, PathBuf)>,
 }
 
 impl Acc {
@@ -190,44 +216,78 @@ impl Acc {
         Acc {
             table,
             builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            buffered_from: 0,
             origin: Vec::new(),
             live: Vec::new(),
             replaced_in_batch: Vec::new(),
             key_index: PlHashMap::new(),
             lines: Vec::new(),
-            order_ids: Vec::new(),
+            spills: Vec::new(),
         }
     }
 
-    fn into_batch(self) -> Result<TableBatch> {
+    /// Writes the buffered rows to spill files, one per partition they fall in.
+    fn spill(&mut self, dir: &Path) -> Result<()> {
         let t = self.table;
-        let height = self.live.len();
-        let cols = self
-            .builders
+        let height = self.live.len() - self.buffered_from;
+        if height == 0 {
+            return Ok(());
+        }
+        let builders = std::mem::replace(
+            &mut self.builders,
+            t.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+        );
+        let mut cols = builders
             .into_iter()
             .zip(t.columns)
             .map(|(b, c)| b.finish(c.name).map(Column::from))
             .collect::<Result<Vec<_>>>()?;
+        cols.push(Column::new(
+            write::ROW_COLUMN.into(),
+            (self.buffered_from as u64..self.live.len() as u64).collect::<Vec<u64>>(),
+        ));
         let df = DataFrame::new(height, cols).context(|| format!("building {}", t.name))?;
-        let mask: BooleanChunked = self.live.iter().map(|l| Some(*l)).collect();
-        let df = df
-            .filter(&mask)
-            .context(|| format!("building {}", t.name))?;
+        let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
+        for (i, p) in write::row_partitions(&df, t)?.into_iter().enumerate() {
+            by_part.entry(p).or_default().push(i as IdxSize);
+        }
+        for (part, rows) in by_part {
+            let mut chunk = df
+                .take(&IdxCa::from_vec("idx".into(), rows))
+                .context(|| format!("{} rows", t.name))?;
+            let path = dir.join(format!("{}-{:06}.parquet", t.name, self.spills.len()));
+            write::write_spill(&mut chunk, &path)?;
+            self.spills.push((part, path));
+        }
+        self.buffered_from = self.live.len();
+        Ok(())
+    }
+
+    fn into_batch(mut self, dir: &Path) -> Result<TableBatch> {
+        self.spill(dir)?;
         Ok(TableBatch {
-            table: t,
-            df,
-            origin: keep_live(self.origin, &self.live),
-            replaced_in_batch: keep_live(self.replaced_in_batch, &self.live),
+            table: self.table,
+            spills: self.spills,
+            live: self.live,
+            origin: self.origin,
+            replaced_in_batch: self.replaced_in_batch,
+            key_index: self.key_index,
         })
     }
 }
 
-fn keep_live<T>(v: Vec<T>, live: &[bool]) -> Vec<T> {
-    v.into_iter()
-        .zip(live)
-        .filter(|(_, l)| **l)
-        .map(|(x, _)| x)
-        .collect()
+/// Removes the spill folder however the ingest ends (a commit has already moved
+/// everything it needs out of `_txn/`).
+struct SpillDir(PathBuf);
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(txn) = self.0.parent() {
+            // Only if empty: a committed-but-unapplied transaction is never touched.
+            let _ = std::fs::remove_dir(txn);
+        }
+    }
 }
 
 /// Applies contract defaults ("default active", "default CNY", "default false") so
@@ -282,11 +342,6 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs the ingest stage.
 pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let files = expand_inputs(&opts.inputs)?;
@@ -302,9 +357,12 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let mut columns_present: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut seen_hashes: HashMap<String, usize> = HashMap::new();
 
+    let spill_dir = SpillDir(lake.root.join(crate::lake::txn::TXN_DIR).join("spill"));
+    std::fs::create_dir_all(&spill_dir.0).at(&spill_dir.0)?;
+
     for path in &files {
-        let bytes = std::fs::read(path).at(path)?;
-        let sha = sha256_hex(&bytes);
+        let probe = read::probe(path, opts.encoding)?;
+        let sha = probe.sha256.clone();
         let shown = path.display().to_string();
         if let Some(prev) = lake.manifest.source_with_hash(&sha) {
             let mut record = prev.clone();
@@ -327,9 +385,29 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             });
             continue;
         }
-        let size = bytes.len() as u64;
-        let sheet = read::read_file(path, &bytes, &read_opts)?;
-        drop(bytes);
+        let size = probe.bytes;
+        // Big UTF-8 CSVs stream from disk; other files are read whole.
+        let sheet = match probe.utf8_csv {
+            Some(bom) => {
+                let s = read::CsvStream::open(path, bom)?;
+                Sheet {
+                    format: Format::Csv,
+                    headers: s.headers.clone(),
+                    detail: s.detail.to_string(),
+                    rows: Box::new(s),
+                }
+            }
+            None => {
+                let bytes = std::fs::read(path).at(path)?;
+                let whole = read::read_file(path, &bytes, &read_opts)?;
+                Sheet {
+                    format: whole.format,
+                    headers: whole.headers,
+                    detail: whole.detail,
+                    rows: Box::new(whole.rows.into_iter().map(Ok)),
+                }
+            }
+        };
         let binding = header::bind(path, &sheet.headers, opts.table, &opts.mapping)?;
         let t = binding.table;
         let src_idx = sources.len();
@@ -341,7 +419,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             table: t.name.to_string(),
             format: format!("{:?}", sheet.format).to_lowercase(),
             detail: sheet.detail.clone(),
-            rows_read: sheet.rows.len() as u64,
+            rows_read: 0,
             rows_stored: 0,
             rows_quarantined: 0,
             rows_replaced: 0,
@@ -372,13 +450,14 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             .iter()
             .map(|k| t.column_index(k).expect("key in table"))
             .collect();
-        let order_col = t.column_index("order_id");
         let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
         let pos = sheet.format.position_word();
-        for row in &sheet.rows {
+        let headers = sheet.headers;
+        for row in sheet.rows {
+            let row = row?;
+            rec.rows_read += 1;
             let record_json = || {
-                let m: serde_json::Map<String, serde_json::Value> = sheet
-                    .headers
+                let m: serde_json::Map<String, serde_json::Value> = headers
                     .iter()
                     .zip(row.cells.iter().chain(std::iter::repeat("")))
                     .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
@@ -407,7 +486,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             let mut failed = false;
             for (ci, c) in t.columns.iter().enumerate() {
                 let raw = field_of[ci].and_then(|f| row.cells.get(f)).unwrap_or("");
-                let header = field_of[ci].map_or(c.name, |f| sheet.headers[f].as_str());
+                let header = field_of[ci].map_or(c.name, |f| headers[f].as_str());
                 match parse::parse_value(raw, c.ty, lake.tz) {
                     Ok(Value::Null) if c.required => {
                         bad(
@@ -443,10 +522,11 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 .map(|&k| key_part(&values[k]))
                 .collect::<Vec<_>>()
                 .join("\u{1f}");
+            let hash = write::key_hash(&key);
             // One map serves both checks: a key seen earlier in this file is a duplicate
             // (quarantined), one seen in an earlier file is a correction (replaces it).
-            let replaced = acc.key_index.get(&key).copied();
-            if let Some(first) = replaced.filter(|&p| acc.origin[p] == src_idx) {
+            let replaced = acc.key_index.get(&hash).copied();
+            if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
                 let kc = t.key.join("+");
                 bad(
                     &kc,
@@ -460,19 +540,18 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 acc.live[prev] = false;
                 rec.rows_replaced += 1;
             }
-            acc.key_index.insert(key, acc.live.len());
+            acc.key_index.insert(hash, acc.live.len());
             acc.lines.push(row.line);
-            acc.origin.push(src_idx);
+            acc.origin.push(src_idx as u32);
             acc.live.push(true);
             acc.replaced_in_batch.push(replaced.is_some());
-            acc.order_ids.push(order_col.and_then(|c| match &values[c] {
-                Value::Str(s) => Some(s.clone()),
-                _ => None,
-            }));
             for (b, v) in acc.builders.iter_mut().zip(values) {
                 b.push(v);
             }
             rec.rows_stored += 1;
+            if acc.live.len() - acc.buffered_from >= spill_rows() {
+                acc.spill(&spill_dir.0)?;
+            }
         }
         debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
         sources.push(rec);
@@ -490,11 +569,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         });
     }
 
-    count_unknown_orders(&lake, &accs, &mut sources)?;
     let batches = accs
         .into_values()
-        .map(Acc::into_batch)
+        .map(|a| a.into_batch(&spill_dir.0))
         .collect::<Result<Vec<_>>>()?;
+    count_unknown_orders(&lake, &batches, &mut sources)?;
+    if std::env::var_os("LVYUE_TIMING").is_some() {
+        let n: usize = batches.iter().map(|b| b.spills.len()).sum();
+        eprintln!("ingest: {n} spill files");
+    }
     let quarantine_df = if quarantine.is_empty() {
         None
     } else {
@@ -534,14 +617,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
 }
 
 /// Counts, per source, stored rows that name an order neither the lake nor this ingest
-/// has. They are kept: the order may come in a later export.
+/// has. They are kept: the order may come in a later export. Reads the order ids back
+/// from the spills, one file at a time.
 fn count_unknown_orders(
     lake: &Lake,
-    accs: &BTreeMap<&'static str, Acc>,
+    batches: &[TableBatch],
     sources: &mut [SourceRecord],
 ) -> Result<()> {
     let orders_t = contract::table("orders").expect("orders table");
-    let mut known: HashSet<String> = HashSet::new();
+    let mut known: PlHashSet<u128> = PlHashSet::new();
     let stored = lake.read_files(
         orders_t,
         lake.manifest.table_files("orders"),
@@ -556,19 +640,40 @@ fn count_unknown_orders(
         .iter()
         .flatten()
     {
-        known.insert(v.to_string());
+        known.insert(write::key_hash(v));
     }
-    if let Some(a) = accs.get("orders") {
-        known.extend(a.order_ids.iter().flatten().cloned());
+    // The orders key is the order id alone, so its key hashes are order-id hashes.
+    if let Some(b) = batches.iter().find(|b| b.table.name == "orders") {
+        known.extend(b.key_index.keys().copied());
     }
-    for (name, a) in accs {
-        if *name == "orders" {
+    for b in batches {
+        if b.table.name == "orders" || b.table.column_index("order_id").is_none() {
             continue;
         }
-        for ((id, origin), live) in a.order_ids.iter().zip(&a.origin).zip(&a.live) {
-            if let (Some(id), true) = (id, live) {
-                if !known.contains(id) {
-                    sources[*origin].unknown_order_refs += 1;
+        for (_, path) in &b.spills {
+            let file = std::fs::File::open(path).at(path)?;
+            let df = ParquetReader::new(file)
+                .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
+                .finish()
+                .context(|| format!("reading {}", path.display()))?;
+            let ids = df
+                .column("order_id")
+                .context(|| "order_id".into())?
+                .str()
+                .context(|| "order_id".into())?
+                .clone();
+            let rows = df
+                .column(write::ROW_COLUMN)
+                .context(|| "rows".into())?
+                .u64()
+                .context(|| "rows".into())?
+                .clone();
+            for (id, row) in ids.iter().zip(rows.iter()) {
+                if let (Some(id), Some(row)) = (id, row) {
+                    let row = row as usize;
+                    if b.live[row] && !known.contains(&write::key_hash(id)) {
+                        sources[b.origin[row] as usize].unknown_order_refs += 1;
+                    }
                 }
             }
         }

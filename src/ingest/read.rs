@@ -5,12 +5,12 @@
 //! naming the file, line and column; a single bad row is not — it is marked and the
 //! ingest stage quarantines it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader};
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// Input formats, by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,17 +162,9 @@ fn decode_gb18030(path: &Path, bytes: &[u8]) -> Result<(String, &'static str)> {
 
 fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
     let (text, detail) = decode_text(path, bytes, enc)?;
-    let delimiter = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-    {
-        b'\t'
-    } else {
-        b','
-    };
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .delimiter(delimiter)
+        .delimiter(delimiter_of(path))
         .from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
         .headers()
@@ -183,37 +175,151 @@ fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
     if headers.iter().all(|h| h.trim().is_empty()) {
         return Err(unreadable(path, 1, 1, "no header row"));
     }
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let (l, c) = e.position().map_or((0, 0), |p| (p.line(), 1));
-            unreadable(path, l, c, format!("malformed CSV: {e}"))
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
-        // Blank lines carry no record; csv already skips them, a row of empty fields is kept.
-        let cells = rec;
-        let problem = (cells.len() != headers.len()).then(|| {
-            (
-                String::new(),
-                format!(
-                    "row has {} fields, the header has {}",
-                    cells.len(),
-                    headers.len()
-                ),
-            )
-        });
-        rows.push(RawRow {
-            line,
-            cells,
-            problem,
-        });
-    }
+    // Blank lines carry no record; csv already skips them, a row of empty fields is kept.
+    let rows = rdr
+        .records()
+        .map(|rec| csv_row(path, rec, headers.len()))
+        .collect::<Result<Vec<_>>>()?;
     Ok(RawSheet {
         format: Format::Csv,
         headers,
         rows,
         detail: detail.to_string(),
     })
+}
+
+/// What a first pass over an export's bytes found: its hash, size, and whether it can
+/// be read as a stream (a CSV that is valid UTF-8 with no NUL byte). Other files are
+/// read whole, as before: spreadsheets, JSON Lines, Parquet and GB18030 text are not
+/// the formats of hundred-million-row exports.
+pub struct Probe {
+    pub sha256: String,
+    pub bytes: u64,
+    /// `Some(has_bom)` for a streamable UTF-8 CSV.
+    pub utf8_csv: Option<bool>,
+}
+
+/// Hashes `path` in blocks and checks whether it is a streamable UTF-8 CSV.
+pub fn probe(path: &Path, enc: TextEncoding) -> Result<Probe> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).at(path)?;
+    let mut h = Sha256::new();
+    let mut block = vec![0u8; 8 << 20];
+    let csv = Format::of(path) == Some(Format::Csv) && enc != TextEncoding::Gb18030;
+    let (mut valid, mut carry, mut total, mut bom) = (csv, Vec::<u8>::new(), 0u64, false);
+    loop {
+        let n = f.read(&mut block).at(path)?;
+        if n == 0 {
+            break;
+        }
+        let data = &block[..n];
+        h.update(data);
+        if total == 0 && data.starts_with(b"\xEF\xBB\xBF") {
+            bom = true;
+        }
+        total += n as u64;
+        if valid {
+            valid = !data.contains(&0);
+            // A block may end inside a character: carry its first bytes over.
+            let joined;
+            let text: &[u8] = if carry.is_empty() {
+                data
+            } else {
+                joined = [carry.as_slice(), data].concat();
+                &joined
+            };
+            match std::str::from_utf8(text) {
+                Ok(_) => carry.clear(),
+                Err(e) if e.error_len().is_none() => carry = text[e.valid_up_to()..].to_vec(),
+                Err(_) => valid = false,
+            }
+        }
+    }
+    let digest = h.finalize();
+    Ok(Probe {
+        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        bytes: total,
+        utf8_csv: (valid && carry.is_empty()).then_some(bom),
+    })
+}
+
+fn csv_row(path: &Path, rec: csv::Result<csv::StringRecord>, width: usize) -> Result<RawRow> {
+    let rec = rec.map_err(|e| {
+        let (l, c) = e.position().map_or((0, 0), |p| (p.line(), 1));
+        unreadable(path, l, c, format!("malformed CSV: {e}"))
+    })?;
+    let line = rec.position().map_or(0, |p| p.line());
+    let problem = (rec.len() != width).then(|| {
+        (
+            String::new(),
+            format!("row has {} fields, the header has {width}", rec.len()),
+        )
+    });
+    Ok(RawRow {
+        line,
+        cells: rec,
+        problem,
+    })
+}
+
+fn delimiter_of(path: &Path) -> u8 {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
+    {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// A UTF-8 CSV export read row by row from disk: its rows are never all in memory.
+pub struct CsvStream {
+    pub headers: Vec<String>,
+    pub detail: &'static str,
+    path: PathBuf,
+    records: csv::StringRecordsIntoIter<std::io::BufReader<std::fs::File>>,
+}
+
+impl CsvStream {
+    pub fn open(path: &Path, bom: bool) -> Result<CsvStream> {
+        use std::io::Read;
+        let mut f = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).at(path)?);
+        if bom {
+            let mut skip = [0u8; 3];
+            f.read_exact(&mut skip).at(path)?;
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .delimiter(delimiter_of(path))
+            .from_reader(f);
+        let headers: Vec<String> = rdr
+            .headers()
+            .map_err(|e| unreadable(path, 1, 1, format!("cannot read the header row: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if headers.iter().all(|h| h.trim().is_empty()) {
+            return Err(unreadable(path, 1, 1, "no header row"));
+        }
+        Ok(CsvStream {
+            headers,
+            detail: if bom { "UTF-8 with BOM" } else { "UTF-8" },
+            path: path.to_path_buf(),
+            records: rdr.into_records(),
+        })
+    }
+}
+
+impl Iterator for CsvStream {
+    type Item = Result<RawRow>;
+    fn next(&mut self) -> Option<Result<RawRow>> {
+        let width = self.headers.len();
+        self.records
+            .next()
+            .map(|rec| csv_row(&self.path, rec, width))
+    }
 }
 
 /// Renders a spreadsheet cell as the text an export would have held.

@@ -5,7 +5,7 @@
 //! files they supersede are deleted at commit, and the manifest is updated in the same
 //! transaction.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use polars::prelude::*;
@@ -17,14 +17,64 @@ use crate::error::{IoContext, PolarsContext, Result};
 use crate::ingest::contract::Table;
 use crate::ingest::parse::naive_of_micros;
 
-/// New rows of one table, in lake schema, with the source each row came from.
+/// New rows of one table, in lake schema, spilled to Parquet by partition as they were
+/// parsed (so an ingest holds a bounded number of rows in memory). Each spilled row
+/// carries its ingest-wide row number in [`ROW_COLUMN`]; `live`, `origin` and
+/// `replaced_in_batch` are indexed by it.
 pub struct TableBatch {
     pub table: &'static Table,
-    pub df: DataFrame,
+    /// (partition, spill file) pairs.
+    pub spills: Vec<(Option<(i32, u32)>, std::path::PathBuf)>,
+    /// False for a row a later row of the same ingest replaced.
+    pub live: Vec<bool>,
     /// Index into [`CommitRequest::sources`] per row.
-    pub origin: Vec<usize>,
+    pub origin: Vec<u32>,
     /// Rows already counted as replacing an earlier row of the same ingest.
     pub replaced_in_batch: Vec<bool>,
+    /// Key hash ([`key_hash`]) → the live row with that key.
+    pub key_index: PlHashMap<u128, usize>,
+}
+
+/// The ingest-wide row number column of spill files.
+pub const ROW_COLUMN: &str = "_row";
+
+/// 128-bit hash of a key text ([`key_strings`]): the identity the upsert compares, held
+/// instead of the text so a 100-million-row ingest keeps its keys in a few GB. At 128
+/// bits a collision among 10^9 keys has odds of about 10^-21.
+pub fn key_hash(key: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+}
+
+/// Writes a spill file: fast compression, no statistics (read once, then deleted).
+pub fn write_spill(df: &mut DataFrame, path: &std::path::Path) -> Result<()> {
+    let file = fs::File::create(path).at(path)?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::empty())
+        .finish(df)
+        .context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads a spill file back with only its live rows, without the row number column.
+fn read_spill(path: &std::path::Path, live: &[bool]) -> Result<DataFrame> {
+    let file = fs::File::open(path).at(path)?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .context(|| format!("reading {}", path.display()))?;
+    let rows = df
+        .column(ROW_COLUMN)
+        .context(|| ROW_COLUMN.to_string())?
+        .u64()
+        .context(|| ROW_COLUMN.to_string())?
+        .clone();
+    let mask: BooleanChunked = rows
+        .iter()
+        .map(|r| Some(r.is_some_and(|r| live[r as usize])))
+        .collect();
+    df.filter(&mask)
+        .and_then(|d| d.drop(ROW_COLUMN))
+        .context(|| format!("filtering {}", path.display()))
 }
 
 /// Everything one ingest adds to the lake.
@@ -75,7 +125,7 @@ pub fn key_strings(df: &DataFrame, key: &[&str]) -> Result<Vec<String>> {
 }
 
 /// The local (year, month) of each row's own time; `None` for unpartitioned tables.
-fn row_partitions(df: &DataFrame, t: &Table) -> Result<Vec<Option<(i32, u32)>>> {
+pub fn row_partitions(df: &DataFrame, t: &Table) -> Result<Vec<Option<(i32, u32)>>> {
     let Some(tc) = t.time_column else {
         return Ok(vec![None; df.height()]);
     };
@@ -109,10 +159,6 @@ fn time_range(df: &DataFrame, t: &Table) -> Result<(Option<String>, Option<Strin
             .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
     };
     Ok((fmt(ca.min()), fmt(ca.max())))
-}
-
-fn idx(rows: &[usize]) -> IdxCa {
-    IdxCa::from_vec("idx".into(), rows.iter().map(|&i| i as IdxSize).collect())
 }
 
 /// Writes `df` as a Parquet file at `path` with the lake's metadata.
@@ -159,77 +205,68 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
 
     for batch in &req.batches {
         let t = batch.table;
-        let keys = key_strings(&batch.df, t.key)?;
-        let key_set: HashSet<&str> = keys.iter().map(String::as_str).collect();
-        let parts = row_partitions(&batch.df, t)?;
-        let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<usize>> = BTreeMap::new();
-        for (i, p) in parts.iter().enumerate() {
-            by_part.entry(*p).or_default().push(i);
-        }
+        let new_parts: BTreeSet<Option<(i32, u32)>> =
+            batch.spills.iter().map(|(p, _)| *p).collect();
+        let known = |k: &str| batch.key_index.get(&key_hash(k)).copied();
         // Existing files to rewrite: those in a partition that receives rows, and those
         // holding a key that arrives now (a corrected export may move a row's month).
         let state = manifest.tables.entry(t.name.to_string()).or_default();
-        let mut kept: BTreeMap<Option<(i32, u32)>, Vec<DataFrame>> = BTreeMap::new();
-        let mut superseded = Vec::new();
-        let mut replaced_keys: HashSet<String> = HashSet::new();
+        let mut rewrite: BTreeMap<Option<(i32, u32)>, Vec<DataFile>> = BTreeMap::new();
         for f in &state.files {
             let fpart = f.year.zip(f.month);
-            let hit = if by_part.contains_key(&fpart) {
-                true
-            } else {
+            let hit = new_parts.contains(&fpart) || {
                 let kdf = lake.read_files(t, std::slice::from_ref(f), Some(t.key))?;
-                key_strings(&kdf, t.key)?
-                    .iter()
-                    .any(|k| key_set.contains(k.as_str()))
+                key_strings(&kdf, t.key)?.iter().any(|k| known(k).is_some())
             };
-            if !hit {
-                continue;
-            }
-            let old = lake.read_files(t, std::slice::from_ref(f), None)?;
-            let old_keys = key_strings(&old, t.key)?;
-            let mask: BooleanChunked = old_keys
-                .iter()
-                .map(|k| {
-                    let replaced = key_set.contains(k.as_str());
-                    if replaced {
-                        replaced_keys.insert(k.clone());
-                    }
-                    Some(!replaced)
-                })
-                .collect();
-            kept.entry(fpart).or_default().push(
-                old.filter(&mask)
-                    .context(|| format!("filtering {}", f.path))?,
-            );
-            superseded.push(f.path.clone());
-        }
-        for (i, k) in keys.iter().enumerate() {
-            if replaced_keys.contains(k) && !batch.replaced_in_batch[i] {
-                req.sources[batch.origin[i]].rows_replaced += 1;
+            if hit {
+                rewrite.entry(fpart).or_default().push(f.clone());
             }
         }
+        let superseded: Vec<String> = rewrite.values().flatten().map(|f| f.path.clone()).collect();
         let touched: BTreeSet<Option<(i32, u32)>> =
-            by_part.keys().chain(kept.keys()).copied().collect();
+            new_parts.iter().chain(rewrite.keys()).copied().collect();
         state.files.retain(|f| !superseded.contains(&f.path));
         for p in &superseded {
             txn.delete(p);
         }
+        // One partition at a time: memory holds one partition's rows, not the table's.
         for part in touched {
-            let mut frames = kept.remove(&part).unwrap_or_default();
-            if let Some(rows) = by_part.get(&part) {
+            let mut frames = Vec::new();
+            for f in rewrite.get(&part).into_iter().flatten() {
+                let old = lake.read_files(t, std::slice::from_ref(f), None)?;
+                let old_keys = key_strings(&old, t.key)?;
+                let mask: BooleanChunked = old_keys
+                    .iter()
+                    .map(|k| match known(k) {
+                        Some(row) => {
+                            if !batch.replaced_in_batch[row] {
+                                req.sources[batch.origin[row] as usize].rows_replaced += 1;
+                            }
+                            Some(false)
+                        }
+                        None => Some(true),
+                    })
+                    .collect();
                 frames.push(
-                    batch
-                        .df
-                        .take(&idx(rows))
-                        .context(|| format!("{} rows", t.name))?,
+                    old.filter(&mask)
+                        .context(|| format!("filtering {}", f.path))?,
                 );
             }
-            let mut merged = frames[0].clone();
+            for (p, path) in &batch.spills {
+                if *p == part {
+                    frames.push(read_spill(path, &batch.live)?);
+                }
+            }
+            let Some(first) = frames.first() else {
+                continue;
+            };
+            let mut merged = first.clone();
             for f in &frames[1..] {
                 merged
                     .vstack_mut(f)
                     .context(|| format!("merging {}", t.name))?;
             }
+            drop(frames);
             if merged.height() == 0 {
                 continue;
             }

@@ -425,3 +425,72 @@ fn a_lake_keeps_its_time_zone() {
         stderr(&out)
     );
 }
+
+#[test]
+fn spilling_to_disk_changes_nothing_in_the_lake() {
+    // A generated company plus, in the same ingest, a corrected re-export of three
+    // orders (new amounts): ingested with the default buffer and with spills of 500
+    // rows, the lakes and the summaries are the same.
+    let w = Workdir::new();
+    w.ok(&[
+        "gen", "--orders", "3000", "--start", "2025-04", "--months", "2", "--seed", "5", "--out",
+        "g",
+    ]);
+    let orders = std::fs::read_to_string(w.path("g/orders.csv")).unwrap();
+    let mut fix = String::from(orders.lines().next().unwrap());
+    fix.push('\n');
+    for line in orders.lines().skip(100).take(3) {
+        let mut f: Vec<&str> = line.split(',').collect();
+        f[10] = "999.99";
+        fix.push_str(&f.join(","));
+        fix.push('\n');
+    }
+    w.write("z/orders-fix.csv", &fix);
+    let run = |lake: &str, spill: &str| -> (String, String) {
+        let o = w.run_env(
+            &["ingest", "g", "z", "--lake", lake],
+            &[("LVYUE_SPILL_ROWS", spill), ("LVYUE_TIMING", "1")],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        (String::from_utf8(o.stdout).unwrap(), err)
+    };
+    let (whole, whole_err) = run("whole", "100000000");
+    let (spilled, spilled_err) = run("spilled", "500");
+    let spills = |err: &str| -> usize {
+        err.lines()
+            .find_map(|l| {
+                l.strip_prefix("ingest: ")?
+                    .strip_suffix(" spill files")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap()
+    };
+    // One spill per table and partition when everything fits the buffer (one lake file
+    // each after one commit); many more with a 500-row buffer (~48,000 event rows alone
+    // make ~100 spills).
+    let partitions = lake_files(&w.path("whole"))
+        .iter()
+        .filter(|(p, _)| !p.starts_with('_') && p.ends_with(".parquet"))
+        .count();
+    assert_eq!(spills(&whole_err), partitions, "{whole_err}");
+    assert!(spills(&spilled_err) > 100, "{spilled_err}");
+    let strip = |s: &str| s.replace("whole", "LAKE").replace("spilled", "LAKE");
+    assert_eq!(strip(&whole), strip(&spilled));
+    assert!(
+        whole.contains("orders-fix.csv: orders [csv, UTF-8] ingested: read 3 = stored 3 + quarantined 0; replaced 3;"),
+        "{whole}"
+    );
+    let (a, b) = (
+        lake_tables(&w.path("whole")),
+        lake_tables(&w.path("spilled")),
+    );
+    assert_eq!(a.len(), b.len());
+    for ((ta, da), (tb, db)) in a.iter().zip(&b) {
+        assert_eq!(ta, tb);
+        assert!(da.equals_missing(db), "{ta} differs");
+    }
+    let amounts = table(&w.path("spilled"), "orders");
+    assert_eq!(amounts.height(), 3000);
+}
