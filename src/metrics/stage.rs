@@ -32,6 +32,35 @@ fn in_window(
     months && started
 }
 
+/// `LVYUE_STAGE=scan`: stage tables as Parquet scans (each query reads the columns it
+/// needs) instead of reading them into memory once. A measuring knob for the
+/// benchmarks (docs/performance.md), not a user setting.
+fn scan_mode() -> bool {
+    std::env::var("LVYUE_STAGE").is_ok_and(|v| v == "scan")
+}
+
+fn scan_files(
+    lake: &Lake,
+    t: &crate::ingest::contract::Table,
+    files: &[crate::lake::manifest::DataFile],
+) -> Result<LazyFrame> {
+    let paths = files
+        .iter()
+        .map(|f| PlRefPath::try_from_path(&lake.root.join(&f.path)))
+        .collect::<PolarsResult<Vec<_>>>()
+        .context(|| format!("paths of {}", t.name))?;
+    let args = ScanArgsParquet {
+        schema: Some(std::sync::Arc::new(crate::lake::schema(t))),
+        hive_options: HiveOptions {
+            enabled: Some(false),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_sources(ScanSources::Paths(paths.into_iter().collect()), args)
+        .context(|| format!("scanning {}", t.name))
+}
+
 /// The staged tables and the functions the queries may call.
 pub struct Staged {
     tables: Vec<(String, LazyFrame)>,
@@ -79,8 +108,11 @@ pub fn stage(
             .cloned()
             .collect();
         files_read.extend(files.iter().map(|f| f.path.clone()));
-        let df = lake.read_files(t, &files, None)?;
-        let mut lf = df.lazy();
+        let mut lf = if scan_mode() && !files.is_empty() {
+            scan_files(lake, t, &files)?
+        } else {
+            lake.read_files(t, &files, None)?.lazy()
+        };
         if let Some(tc) = t.time_column {
             lf = lf.filter(col(tc).cast(DataType::Int64).lt_eq(lit(us)));
         }
