@@ -276,6 +276,14 @@ impl Acc {
     }
 }
 
+/// Where an ingest's time goes (`LVYUE_TIMING=1`).
+#[derive(Default)]
+struct Timing {
+    probe: std::time::Duration,
+    spill: std::time::Duration,
+    unknown: std::time::Duration,
+}
+
 /// Removes the spill folder however the ingest ends (a commit has already moved
 /// everything it needs out of `_txn/`).
 struct SpillDir(PathBuf);
@@ -357,11 +365,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let mut columns_present: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut seen_hashes: HashMap<String, usize> = HashMap::new();
 
+    let started = std::time::Instant::now();
+    let mut timing = Timing::default();
     let spill_dir = SpillDir(lake.root.join(crate::lake::txn::TXN_DIR).join("spill"));
     std::fs::create_dir_all(&spill_dir.0).at(&spill_dir.0)?;
 
     for path in &files {
+        let t0 = std::time::Instant::now();
         let probe = read::probe(path, opts.encoding)?;
+        timing.probe += t0.elapsed();
         let sha = probe.sha256.clone();
         let shown = path.display().to_string();
         if let Some(prev) = lake.manifest.source_with_hash(&sha) {
@@ -550,7 +562,9 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             }
             rec.rows_stored += 1;
             if acc.live.len() - acc.buffered_from >= spill_rows() {
+                let t0 = std::time::Instant::now();
                 acc.spill(&spill_dir.0)?;
+                timing.spill += t0.elapsed();
             }
         }
         debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
@@ -569,11 +583,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         });
     }
 
+    let t0 = std::time::Instant::now();
     let batches = accs
         .into_values()
         .map(|a| a.into_batch(&spill_dir.0))
         .collect::<Result<Vec<_>>>()?;
+    timing.spill += t0.elapsed();
+    let t0 = std::time::Instant::now();
     count_unknown_orders(&lake, &batches, &mut sources)?;
+    timing.unknown = t0.elapsed();
     if std::env::var_os("LVYUE_TIMING").is_some() {
         let n: usize = batches.iter().map(|b| b.spills.len()).sum();
         eprintln!("ingest: {n} spill files");
@@ -594,7 +612,18 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             .count() as u64,
         at: opts.now.clone(),
     };
+    let t0 = std::time::Instant::now();
     let txn = write::commit(&mut lake, request)?;
+    if std::env::var_os("LVYUE_TIMING").is_some() {
+        eprintln!(
+            "ingest: probe {:.1} s, read+parse {:.1} s, spill {:.1} s, unknown orders {:.1} s, commit {:.1} s",
+            timing.probe.as_secs_f64(),
+            (started.elapsed() - timing.probe - timing.spill - timing.unknown - t0.elapsed()).as_secs_f64(),
+            timing.spill.as_secs_f64(),
+            timing.unknown.as_secs_f64(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
     // Refresh the outcomes with what the commit counted (replacements in the lake).
     for o in &mut outcomes {
         if o.status == FileStatus::Ingested {
