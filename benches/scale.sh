@@ -37,7 +37,7 @@ if [ ! -f "$work/exports/orders.csv" ]; then
   measure gen lvyue "$bin" gen --orders "$orders" --start 2025-01 --months 12 --seed 7 --dirty 0.05 --out "$work/exports"
   cat "$work/last.out"
 fi
-bytes=$(du -sb "$work/exports" | cut -f1)
+bytes=$(du -sbL "$work/exports" | cut -f1)
 
 cat > "$work/duck_copy.py" <<'PY'
 import duckdb, glob, os, sys
