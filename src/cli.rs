@@ -87,6 +87,9 @@ pub struct AuditArgs {
     /// its policy values) into DIR, to rerun it in another engine.
     #[arg(long, value_name = "DIR")]
     pub emit_sql: Option<PathBuf>,
+    /// Only write the SQL (--emit-sql), compute nothing.
+    #[arg(long, requires = "emit_sql")]
+    pub sql_only: bool,
 }
 
 /// Language of the report and of catalogue descriptions.
@@ -295,6 +298,9 @@ pub struct MetricsArgs {
     /// with its policy values filled in) into DIR, to rerun it in another engine.
     #[arg(long, value_name = "DIR")]
     pub emit_sql: Option<PathBuf>,
+    /// Only write the SQL (--emit-sql), compute nothing.
+    #[arg(long, requires = "emit_sql")]
+    pub sql_only: bool,
 }
 
 #[derive(Debug, Args)]

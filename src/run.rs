@@ -387,6 +387,9 @@ fn run_audit(a: AuditArgs) -> Result<i32> {
         Some(p) => crate::rules::load_waivers(p)?,
         None => Vec::new(),
     };
+    if let (true, Some(dir)) = (a.sql_only, &a.emit_sql) {
+        return emit_only(&lake, &policy, period, as_of, dir, crate::queries::rules());
+    }
     let audit = crate::rules::audit(&lake, &policy, period, as_of, &waivers)?;
     let mut files = crate::rules::write(&audit, &a.run.out)?;
     // The ledger changes only once the outputs are written: a failed run records nothing.
@@ -485,8 +488,36 @@ fn run_rules(c: RulesCommand) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// `--emit-sql DIR --sql-only`: the SQL another engine needs, and nothing computed.
+fn emit_only(
+    lake: &Lake,
+    policy: &Policy,
+    period: crate::metrics::Period,
+    as_of: chrono::NaiveDateTime,
+    dir: &std::path::Path,
+    queries: Vec<crate::queries::Query>,
+) -> Result<i32> {
+    let files = crate::metrics::emit_sql(lake, policy, period, as_of, dir, queries)?;
+    print_out(&format!(
+        "wrote {} SQL files to {}\n",
+        files.len(),
+        dir.display()
+    ));
+    Ok(EXIT_OK)
+}
+
 fn run_metrics(a: MetricsArgs) -> Result<i32> {
     let (policy, period, lake, as_of) = open_run(&a.run)?;
+    if let (true, Some(dir)) = (a.sql_only, &a.emit_sql) {
+        return emit_only(
+            &lake,
+            &policy,
+            period,
+            as_of,
+            dir,
+            crate::queries::metrics(),
+        );
+    }
     let m = crate::metrics::compute(&lake, &policy, period, as_of)?;
     let mut files = crate::metrics::write(&m, &a.run.out)?;
     if let Some(dir) = &a.emit_sql {

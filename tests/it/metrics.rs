@@ -567,3 +567,46 @@ fn departments_follow_staff_validity_and_ties_follow_activity_rank() {
     // No order was submitted to cs, so there are no cs-view items and S03 has no K1.
     assert_eq!(get("staff", "S03", "K1"), None);
 }
+
+#[test]
+fn sql_only_writes_the_sql_and_computes_nothing() {
+    let w = Workdir::new();
+    w.ok(&[
+        "ingest",
+        fixtures().join("exports").to_str().unwrap(),
+        "--lake",
+        "lake",
+    ]);
+    for (cmd, first) in [("metrics", "K1.sql"), ("audit", "R01_entry_late.sql")] {
+        let out = w.ok(&[
+            cmd,
+            "--lake",
+            "lake",
+            "--period",
+            "2025-05",
+            "--out",
+            "out",
+            "--emit-sql",
+            cmd,
+            "--sql-only",
+        ]);
+        assert!(out.starts_with("wrote "), "{out}");
+        assert!(w.path(&format!("{cmd}/00_views.duckdb.sql")).exists());
+        let names: Vec<String> = std::fs::read_dir(w.path(cmd))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().any(|n| n.ends_with(first)), "{names:?}");
+    }
+    assert!(!w.path("out").exists(), "nothing computed, nothing written");
+    // --sql-only without --emit-sql is a usage error.
+    let o = w.run(&[
+        "metrics",
+        "--lake",
+        "lake",
+        "--period",
+        "2025-05",
+        "--sql-only",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
