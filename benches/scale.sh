@@ -68,7 +68,7 @@ lake="$work/lake-1"
 for i in $(seq 2 "$runs"); do rm -rf "$work/lake-$i"; done
 for period in 2025-06 2025; do
   for cmd in metrics audit; do
-    "$bin" "$cmd" --lake "$lake" --period "$period" --out "$work/out" --emit-sql "$work/sql-$cmd-$period" > /dev/null
+    "$bin" "$cmd" --lake "$lake" --period "$period" --out "$work/out" --emit-sql "$work/sql-$cmd-$period" --sql-only > /dev/null
     for i in $(seq "$runs"); do
       measure "$cmd $period" lvyue "$bin" "$cmd" --lake "$lake" --period "$period" --out "$work/out"
       measure "$cmd $period" duckdb python3 "$work/duck_sql.py" "$work/sql-$cmd-$period"
