@@ -205,9 +205,9 @@ struct Acc {
     live: Vec<bool>,
     replaced_in_batch: Vec<bool>,
     /// Key hash → the live row with that key.
-    key_index: PlHashMap<u128, usize>,
+    key_index: PlHashMap<write::KeyHash, u32>,
     /// Source line of each row (for naming the first of two duplicates).
-    lines: Vec<u64>,
+    lines: Vec<u32>,
     spills: Vec<(Option<(i32, u32)>, PathBuf)>,
 }
 
@@ -537,7 +537,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             let hash = write::key_hash(&key);
             // One map serves both checks: a key seen earlier in this file is a duplicate
             // (quarantined), one seen in an earlier file is a correction (replaces it).
-            let replaced = acc.key_index.get(&hash).copied();
+            let replaced = acc.key_index.get(&hash).map(|&r| r as usize);
             if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
                 let kc = t.key.join("+");
                 bad(
@@ -552,8 +552,17 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 acc.live[prev] = false;
                 rec.rows_replaced += 1;
             }
-            acc.key_index.insert(hash, acc.live.len());
-            acc.lines.push(row.line);
+            // Row numbers are u32 to halve the index: 4 billion rows of one table per
+            // ingest, far beyond a year of the largest exports.
+            let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                return Err(Error::Usage(format!(
+                    "more than {} rows of {} in one ingest: ingest the exports in parts",
+                    u32::MAX,
+                    t.name
+                )));
+            };
+            acc.key_index.insert(hash, row_no);
+            acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
             acc.origin.push(src_idx as u32);
             acc.live.push(true);
             acc.replaced_in_batch.push(replaced.is_some());
@@ -654,7 +663,7 @@ fn count_unknown_orders(
     sources: &mut [SourceRecord],
 ) -> Result<()> {
     let orders_t = contract::table("orders").expect("orders table");
-    let mut known: PlHashSet<u128> = PlHashSet::new();
+    let mut known: PlHashSet<write::KeyHash> = PlHashSet::new();
     let stored = lake.read_files(
         orders_t,
         lake.manifest.table_files("orders"),

@@ -32,17 +32,27 @@ pub struct TableBatch {
     /// Rows already counted as replacing an earlier row of the same ingest.
     pub replaced_in_batch: Vec<bool>,
     /// Key hash ([`key_hash`]) → the live row with that key.
-    pub key_index: PlHashMap<u128, usize>,
+    pub key_index: PlHashMap<KeyHash, u32>,
 }
 
 /// The ingest-wide row number column of spill files.
 pub const ROW_COLUMN: &str = "_row";
 
+/// A key's 128-bit hash as four words: 4-byte alignment keeps a hash-map entry at 20
+/// bytes instead of the 32 a `u128` (16-byte aligned) would take.
+pub type KeyHash = [u32; 4];
+
 /// 128-bit hash of a key text ([`key_strings`]): the identity the upsert compares, held
 /// instead of the text so a 100-million-row ingest keeps its keys in a few GB. At 128
 /// bits a collision among 10^9 keys has odds of about 10^-21.
-pub fn key_hash(key: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(key.as_bytes())
+pub fn key_hash(key: &str) -> KeyHash {
+    let h = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
+    [
+        h as u32,
+        (h >> 32) as u32,
+        (h >> 64) as u32,
+        (h >> 96) as u32,
+    ]
 }
 
 /// Writes a spill file: fast compression, no statistics (read once, then deleted).
@@ -239,6 +249,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                     .iter()
                     .map(|k| match known(k) {
                         Some(row) => {
+                            let row = row as usize;
                             if !batch.replaced_in_batch[row] {
                                 req.sources[batch.origin[row] as usize].rows_replaced += 1;
                             }
