@@ -213,7 +213,11 @@ fn run_main(a: RunArgs) -> Result<i32> {
         let m = crate::metrics::compute(&lake, &policy, period, period_as_of)?;
         bar.set_message(format!("{label}: audit"));
         let audit = crate::rules::audit(&lake, &policy, period, period_as_of, &waivers)?;
-        let cards = crate::assess::scorecards(&m.rows, &audit.violations, &policy, &department_of)?;
+        let mut cards =
+            crate::assess::scorecards(&m.rows, &audit.violations, &policy, &department_of)?;
+        // A year's metrics also hold its months' rows; the year's feed is the year's
+        // scores (its months are beside them in annual_scorecards.csv).
+        cards.retain(|c| c.period == label);
         if let crate::metrics::Period::Month(..) = period {
             history.extend(m.rows.iter().cloned());
         }

@@ -239,9 +239,13 @@ pub fn build(input: &ReportInput) -> Result<Model> {
             .position(|(code, _)| *code == d)
             .unwrap_or(usize::MAX)
     };
-    let mut dept_cards: Vec<&crate::assess::Scorecard> = input
-        .cards
+    // A year's scorecards come with its months' (the year's metrics hold both); the
+    // headline and the people are the period's own.
+    let own: Vec<&crate::assess::Scorecard> =
+        input.cards.iter().filter(|c| c.period == label).collect();
+    let mut dept_cards: Vec<&crate::assess::Scorecard> = own
         .iter()
+        .copied()
         .filter(|c| c.scope_kind == "department")
         .collect();
     dept_cards.sort_by_key(|c| (rank(&c.scope), c.scope.clone()));
@@ -514,8 +518,7 @@ pub fn build(input: &ReportInput) -> Result<Model> {
         .map(row)
         .collect();
 
-    let people = input
-        .cards
+    let people = own
         .iter()
         .filter(|c| c.scope_kind == "staff")
         .map(|c| PersonRow {

@@ -140,6 +140,31 @@ fn the_may_report_shows_the_hand_worked_scores_and_lights() {
 }
 
 #[test]
+fn the_annual_report_scores_each_department_once_from_the_year() {
+    let html = read(&shared().join("out-en/2025/report.html"));
+    let scores = table(&html, "scores");
+    // One row per department (not the year's and each month's), in the regulation's order.
+    let depts: Vec<&str> = scores[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        depts,
+        [
+            "Sales",
+            "Customer service",
+            "Warehouse",
+            "Purchasing",
+            "Production",
+            "Quality control",
+            "Logistics",
+            "Finance"
+        ]
+    );
+    // Sales for the year: weighted KPI score 95.33 from the pooled rates (K1 96.4 % ≥ 95 %
+    // → 100 × 0.7; K3 19/25 = 76 % → 100 × 0.76 / 0.90 = 84.44 × 0.3 = 25.33), minus the
+    // months' deductions 1.00 + 4.50 + 2.00 = 7.50 → 87.83, band ≥ 85 → 1.00.
+    assert_eq!(scores[1][1..], ["95.33", "7.50", "87.83", "1.00"]);
+}
+
+#[test]
 fn the_report_data_tables_match_their_snapshots() {
     for (lang_dir, period) in [("out", "2025-05"), ("out-en", "2025")] {
         let html = read(&shared().join(format!("{lang_dir}/{period}/report.html")));
@@ -206,6 +231,17 @@ fn the_annual_scorecards_set_the_monthly_scores_beside_the_year() {
     assert_eq!(&f[12..], ["", "", "", "", "", ""]);
     // And the year's own score is the one in the year's scorecards.
     assert_eq!(f[4], monthly_score("2025"));
+    // The year's HR feed holds the year's scores only (the months are in their folders).
+    let feed = read(&dir.join("2025/bonus_feed.csv"));
+    assert!(
+        feed.lines().skip(1).all(|l| l.starts_with("2025,")),
+        "{feed}"
+    );
+    assert_eq!(
+        feed.lines().count(),
+        1 + 8 + 11,
+        "8 departments and 11 people"
+    );
 }
 
 fn chromium() -> PathBuf {
