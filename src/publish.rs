@@ -264,38 +264,27 @@ pub fn deliver(staged: &Path, t: &Target, changes: &[Change]) -> Result<Delivere
 /// Writes `amendment.csv` (the diff against the amended version) into `dir`.
 pub fn write_changes(dir: &Path, amended: u32, changes: &[Change]) -> Result<PathBuf> {
     let path = dir.join(AMENDMENT_FILE);
-    let io = |e: csv::Error| Error::Io {
-        path: path.clone(),
-        source: e.into(),
-    };
-    let mut buf = Vec::new();
-    {
-        let mut w = csv::Writer::from_writer(&mut buf);
-        w.write_record([
-            "amends_version",
-            "scope",
-            "staff_or_department",
-            "department",
-            "field",
-            "before",
-            "after",
-        ])
-        .map_err(io)?;
-        for c in changes {
-            w.write_record([
-                &amended.to_string(),
-                &c.scope_kind,
-                &c.scope,
-                &c.department,
-                &c.field,
-                &c.before,
-                &c.after,
-            ])
-            .map_err(io)?;
-        }
-        w.flush().at(&path)?;
-    }
-    std::fs::write(&path, buf).at(&path)?;
+    let header = [
+        "amends_version",
+        "scope",
+        "staff_or_department",
+        "department",
+        "field",
+        "before",
+        "after",
+    ];
+    let rows = changes.iter().map(|c| {
+        vec![
+            amended.to_string(),
+            c.scope_kind.clone(),
+            c.scope.clone(),
+            c.department.clone(),
+            c.field.clone(),
+            c.before.clone(),
+            c.after.clone(),
+        ]
+    });
+    crate::assess::write_csv(&path, false, &header, rows)?;
     Ok(path)
 }
 

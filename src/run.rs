@@ -322,12 +322,15 @@ fn progress(len: u64) -> indicatif::ProgressBar {
 }
 
 fn run_gen(a: GenArgs) -> Result<i32> {
-    let start = a
-        .start
-        .split_once('-')
-        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
-        .filter(|(_, m)| (1..=12).contains(m))
-        .ok_or_else(|| Error::Usage(format!("--start: expected YYYY-MM, got {:?}", a.start)))?;
+    let start = match crate::metrics::Period::parse(&a.start) {
+        Ok(crate::metrics::Period::Month(y, m)) => (y, m),
+        _ => {
+            return Err(Error::Usage(format!(
+                "--start: expected YYYY-MM, got {:?}",
+                a.start
+            )))
+        }
+    };
     let began = std::time::Instant::now();
     let report = crate::gen::generate(&crate::gen::GenOptions {
         orders: a.orders,

@@ -108,9 +108,7 @@ impl Deductions {
         let raw: f64 = self
             .points
             .iter()
-            .filter(|((p, s), _)| {
-                s == scope && (p == period || p.starts_with(&format!("{period}-")))
-            })
+            .filter(|((p, s), _)| s == scope && crate::metrics::Period::label_covers(period, p))
             .map(|(_, v)| v)
             .sum();
         // `+ 0.0` turns the -0.0 an empty f64 sum gives into 0.0.
@@ -371,43 +369,54 @@ pub fn annual<'a>(cards: &'a [Scorecard], monthly: &[Scorecard]) -> Vec<AnnualSc
 /// monthly scores beside it (`m01` … `m12`, empty for a month without a score).
 pub fn write_annual(rows: &[AnnualScore], out: &Path) -> Result<PathBuf> {
     let path = out.join("annual_scorecards.csv");
-    let io = |e: csv::Error| Error::Io {
-        path: path.clone(),
-        source: e.into(),
-    };
-    let mut buf: Vec<u8> = "\u{FEFF}".as_bytes().to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut buf);
-        let mut header: Vec<String> = [
-            "period",
-            "scope",
-            "staff_id",
-            "department",
-            "score",
-            "coefficient",
-        ]
+    // The feed's identifying and result columns, then the months.
+    let mut header: Vec<String> = BONUS_FEED_COLUMNS[..6]
         .iter()
         .map(|s| s.to_string())
         .collect();
-        header.extend((1..=12).map(|m| format!("m{m:02}")));
-        w.write_record(&header).map_err(io)?;
-        for r in rows {
-            let c = r.card;
-            let mut rec = vec![
-                safe_cell(&c.period),
-                c.scope_kind.to_string(),
-                safe_cell(c.staff_id()),
-                safe_cell(&c.department),
-                fmt2(c.score),
-                fmt2(c.coefficient),
-            ];
-            rec.extend(r.months.iter().map(|s| fmt2(*s)));
-            w.write_record(&rec).map_err(io)?;
-        }
-        w.flush().at(&path)?;
-    }
-    std::fs::write(&path, buf).at(&path)?;
+    header.extend((1..=12).map(|m| format!("m{m:02}")));
+    let records = rows.iter().map(|r| {
+        let c = r.card;
+        let mut rec = vec![
+            safe_cell(&c.period),
+            c.scope_kind.to_string(),
+            safe_cell(c.staff_id()),
+            safe_cell(&c.department),
+            fmt2(c.score),
+            fmt2(c.coefficient),
+        ];
+        rec.extend(r.months.iter().map(|s| fmt2(*s)));
+        rec
+    });
+    write_csv(&path, true, &header, records)?;
     Ok(path)
+}
+
+/// Writes a CSV file (header, then rows), with a UTF-8 BOM when `bom` so Excel shows
+/// Chinese. Built in memory and written once: the outputs are small.
+pub fn write_csv<H: AsRef<[u8]>>(
+    path: &Path,
+    bom: bool,
+    header: &[H],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
+    let io = |e: csv::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    if bom {
+        buf.extend_from_slice("\u{FEFF}".as_bytes());
+    }
+    {
+        let mut w = csv::Writer::from_writer(&mut buf);
+        w.write_record(header).map_err(io)?;
+        for r in rows {
+            w.write_record(&r).map_err(io)?;
+        }
+        w.flush().at(path)?;
+    }
+    std::fs::write(path, buf).at(path)
 }
 
 /// Writes `scorecards.csv` and the HR feed `bonus_feed.csv` (UTF-8 with BOM so Excel
@@ -419,36 +428,21 @@ pub fn write(cards: &[Scorecard], version: &str, out: &Path) -> Result<Vec<PathB
     let mut written = Vec::new();
     for (name, bom) in [("scorecards.csv", false), ("bonus_feed.csv", true)] {
         let path = out.join(name);
-        let io = |e: csv::Error| Error::Io {
-            path: path.clone(),
-            source: e.into(),
-        };
-        let mut buf: Vec<u8> = Vec::new();
-        if bom {
-            buf.extend_from_slice("\u{FEFF}".as_bytes());
-        }
-        {
-            let mut w = csv::Writer::from_writer(&mut buf);
-            w.write_record(BONUS_FEED_COLUMNS).map_err(io)?;
-            for c in cards {
-                let staff = c.staff_id();
-                w.write_record([
-                    safe_cell(&c.period),
-                    c.scope_kind.to_string(),
-                    safe_cell(staff),
-                    safe_cell(&c.department),
-                    fmt2(c.score),
-                    fmt2(c.coefficient),
-                    fmt2(c.base),
-                    format!("{:.2}", c.deductions),
-                    safe_cell(&breakdown(c)),
-                    version.clone(),
-                ])
-                .map_err(io)?;
-            }
-            w.flush().at(&path)?;
-        }
-        std::fs::write(&path, buf).at(&path)?;
+        let rows = cards.iter().map(|c| {
+            vec![
+                safe_cell(&c.period),
+                c.scope_kind.to_string(),
+                safe_cell(c.staff_id()),
+                safe_cell(&c.department),
+                fmt2(c.score),
+                fmt2(c.coefficient),
+                fmt2(c.base),
+                format!("{:.2}", c.deductions),
+                safe_cell(&breakdown(c)),
+                version.clone(),
+            ]
+        });
+        write_csv(&path, bom, &BONUS_FEED_COLUMNS, rows)?;
         written.push(path);
     }
     written.push(crate::report::xlsx::bonus_feed(

@@ -693,6 +693,18 @@ fn write_events(out: &mut String, rows: &mut u64, oid: &str, events: &mut [Ev]) 
     }
 }
 
+/// The month `k` months after the first (`k = months` is the one after the last).
+fn month_of(o: &GenOptions, k: i32) -> (i32, u32) {
+    let idx = o.start.0 * 12 + o.start.1 as i32 - 1 + k;
+    (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1)
+}
+
+/// Seconds of the first instant of the month `k` months after the first.
+fn month_start(o: &GenOptions, k: i32) -> Result<i64> {
+    let (y, m) = month_of(o, k);
+    epoch(y, m)
+}
+
 fn epoch(y: i32, m: u32) -> Result<i64> {
     let d = NaiveDate::from_ymd_opt(y, m, 1)
         .ok_or_else(|| Error::Usage(format!("--start: no month {y}-{m:02}")))?;
@@ -708,9 +720,8 @@ pub fn generate(o: &GenOptions) -> Result<GenReport> {
     if o.months == 0 {
         return Err(Error::Usage("--months must be at least 1".into()));
     }
-    let start = epoch(o.start.0, o.start.1)?;
-    let idx = o.start.0 * 12 + o.start.1 as i32 - 1 + o.months as i32;
-    let end = epoch(idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32)?;
+    let start = month_start(o, 0)?;
+    let end = month_start(o, o.months as i32)?;
     std::fs::create_dir_all(&o.out).at(&o.out)?;
     let cx = Ctx {
         o,
@@ -765,12 +776,8 @@ pub fn generate(o: &GenOptions) -> Result<GenReport> {
         ];
         let mut n = 0;
         for m in 0..o.months as i32 {
-            let mi = o.start.0 * 12 + o.start.1 as i32 - 1 + m;
-            let (y, mo) = (mi.div_euclid(12), mi.rem_euclid(12) + 1);
-            let issued = epoch(
-                (mi + 1).div_euclid(12),
-                ((mi + 1).rem_euclid(12) + 1) as u32,
-            )?;
+            let (y, mo) = month_of(o, m);
+            let issued = month_start(o, m + 1)?;
             for d in depts {
                 for rule in 1..=20 {
                     if r.chance(0.5) {
@@ -845,8 +852,7 @@ fn write_counts(o: &GenOptions, cx: &Ctx, report: &mut GenReport) -> Result<()> 
     let per_month = (o.orders / 100).clamp(40, 50_000);
     let mut n = 0u64;
     for m in 0..o.months as i32 {
-        let mi = o.start.0 * 12 + o.start.1 as i32 - 1 + m;
-        let first = epoch(mi.div_euclid(12), (mi.rem_euclid(12) + 1) as u32)?;
+        let first = month_start(o, m)?;
         for _ in 0..per_month {
             n += 1;
             let sys = 10 + r.below(500) as i64;

@@ -215,7 +215,7 @@ impl Acc {
     fn new(table: &'static Table) -> Acc {
         Acc {
             table,
-            builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            builders: builders_for(table),
             buffered_from: 0,
             origin: Vec::new(),
             live: Vec::new(),
@@ -233,10 +233,7 @@ impl Acc {
         if height == 0 {
             return Ok(());
         }
-        let builders = std::mem::replace(
-            &mut self.builders,
-            t.columns.iter().map(|c| Builder::new(c.ty)).collect(),
-        );
+        let builders = std::mem::replace(&mut self.builders, builders_for(t));
         let mut cols = builders
             .into_iter()
             .zip(t.columns)
@@ -282,6 +279,11 @@ struct Timing {
     probe: std::time::Duration,
     spill: std::time::Duration,
     unknown: std::time::Duration,
+}
+
+/// Empty column builders for `t`'s columns.
+fn builders_for(t: &Table) -> Vec<Builder> {
+    t.columns.iter().map(|c| Builder::new(c.ty)).collect()
 }
 
 /// Removes the spill folder however the ingest ends (a commit has already moved

@@ -166,15 +166,7 @@ fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
         .flexible(true)
         .delimiter(delimiter_of(path))
         .from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| unreadable(path, 1, 1, format!("cannot read the header row: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if headers.iter().all(|h| h.trim().is_empty()) {
-        return Err(unreadable(path, 1, 1, "no header row"));
-    }
+    let headers = csv_headers(path, &mut rdr)?;
     // Blank lines carry no record; csv already skips them, a row of empty fields is kept.
     let rows = rdr
         .records()
@@ -263,6 +255,20 @@ fn csv_row(path: &Path, rec: csv::Result<csv::StringRecord>, width: usize) -> Re
     })
 }
 
+/// The header row of a CSV export; a file without one is unreadable.
+fn csv_headers<R: std::io::Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| unreadable(path, 1, 1, format!("cannot read the header row: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(unreadable(path, 1, 1, "no header row"));
+    }
+    Ok(headers)
+}
+
 fn delimiter_of(path: &Path) -> u8 {
     if path
         .extension()
@@ -294,15 +300,7 @@ impl CsvStream {
             .flexible(true)
             .delimiter(delimiter_of(path))
             .from_reader(f);
-        let headers: Vec<String> = rdr
-            .headers()
-            .map_err(|e| unreadable(path, 1, 1, format!("cannot read the header row: {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        if headers.iter().all(|h| h.trim().is_empty()) {
-            return Err(unreadable(path, 1, 1, "no header row"));
-        }
+        let headers = csv_headers(path, &mut rdr)?;
         Ok(CsvStream {
             headers,
             detail: if bom { "UTF-8 with BOM" } else { "UTF-8" },

@@ -103,6 +103,12 @@ impl Period {
         }
     }
 
+    /// Whether the month or year labelled `label` covers `month` (a `2025-05` label):
+    /// the month itself, or any month of the year.
+    pub fn label_covers(label: &str, month: &str) -> bool {
+        month == label || month.starts_with(&format!("{label}-"))
+    }
+
     /// The first month a run reads: `lookback` months before the period starts.
     pub fn lookback_start(&self, lookback: u32) -> (i32, u32) {
         let d = self.first_day();
@@ -119,7 +125,7 @@ impl Period {
 }
 
 /// One row of the `metrics` table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MetricRow {
     pub period: String,
     pub scope_kind: String,
