@@ -106,11 +106,14 @@ pub fn write(model: &Model, input: &ReportInput, out: &Path) -> Result<Vec<PathB
     };
     let mut written = Vec::new();
     let charts_dir = out.join("charts");
+    // PNG files only come with a CJK font (see charts::Chart::png).
+    if matches!(super::charts::font(), super::charts::FontUse::Cjk(_)) {
+        std::fs::create_dir_all(&charts_dir).at(&charts_dir)?;
+    }
     let mut charts = Vec::new();
     for c in &model.charts {
         let title = title_of(&c.title);
         let png_path = charts_dir.join(format!("{}.png", c.id));
-        std::fs::create_dir_all(&charts_dir).at(&charts_dir)?;
         let png = if c.chart.png(&png_path, &title)? {
             written.push(png_path);
             Some(format!("charts/{}.png", c.id))
@@ -123,9 +126,6 @@ pub fn write(model: &Model, input: &ReportInput, out: &Path) -> Result<Vec<PathB
             svg: c.chart.svg()?,
             png,
         });
-    }
-    if std::fs::read_dir(&charts_dir).is_ok_and(|mut d| d.next().is_none()) {
-        let _ = std::fs::remove_dir(&charts_dir);
     }
     let env = environment()?;
     let font = match super::charts::font() {

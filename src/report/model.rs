@@ -41,17 +41,6 @@ pub struct DeptHeadline {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CompanyKpi {
-    pub kpi: String,
-    pub numerator: f64,
-    pub denominator: Option<f64>,
-    pub rate: Option<f64>,
-    pub ci_low: Option<f64>,
-    pub ci_high: Option<f64>,
-    pub sample_ok: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct ParetoRow {
     pub key: String,
     pub violations: u64,
@@ -71,17 +60,11 @@ pub struct RuleRate {
     pub rate: Option<f64>,
 }
 
+/// A notice (the ledger's latest version) with its re-check at as-of.
 #[derive(Debug, Clone, Serialize)]
 pub struct NoticeRow {
-    pub notice_id: String,
-    pub version: u32,
-    pub department: String,
-    pub rule_id: String,
-    pub period: String,
-    pub severity: String,
-    pub issued_at: String,
-    pub deadline: String,
-    pub violations: u32,
+    #[serde(flatten)]
+    pub notice: crate::rules::notices::Notice,
     pub status: String,
     pub rectified_at: String,
 }
@@ -162,7 +145,7 @@ pub struct Model {
     pub policy_toml: String,
     pub lake_txn: u64,
     pub headline: Vec<DeptHeadline>,
-    pub company: Vec<CompanyKpi>,
+    pub company: Vec<MetricRow>,
     pub trend_months: Vec<String>,
     pub pareto_by_rule: Vec<ParetoRow>,
     pub pareto_by_dept: Vec<ParetoRow>,
@@ -214,11 +197,6 @@ fn trend_window(period: Period) -> Vec<String> {
             format!("{}-{:02}", idx.div_euclid(12), idx.rem_euclid(12) + 1)
         })
         .collect()
-}
-
-/// Whether `p` (a month label) lies in the period (itself, or a month of the year).
-fn in_period(label: &str, p: &str) -> bool {
-    p == label || p.starts_with(&format!("{label}-"))
 }
 
 pub fn build(input: &ReportInput) -> Result<Model> {
@@ -284,15 +262,7 @@ pub fn build(input: &ReportInput) -> Result<Model> {
     let company = COMPANY_KPIS
         .iter()
         .filter_map(|k| metric("company", "all", k))
-        .map(|m| CompanyKpi {
-            kpi: m.kpi.clone(),
-            numerator: m.numerator,
-            denominator: m.denominator,
-            rate: m.rate,
-            ci_low: m.ci_low,
-            ci_high: m.ci_high,
-            sample_ok: m.sample_ok,
-        })
+        .cloned()
         .collect();
 
     // Trends: a chart per scorecard KPI, a line per department scored on it.
@@ -358,7 +328,10 @@ pub fn build(input: &ReportInput) -> Result<Model> {
     let pareto = |keys: &[Option<String>]| -> Vec<ParetoRow> {
         let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for i in 0..keys.len() {
-            if !periods[i].as_deref().is_some_and(|p| in_period(&label, p)) {
+            if !periods[i]
+                .as_deref()
+                .is_some_and(|p| Period::label_covers(&label, p))
+            {
                 continue;
             }
             let e = counts
@@ -494,22 +467,14 @@ pub fn build(input: &ReportInput) -> Result<Model> {
         Period::Year(y) => format!("{y}-01"),
     };
     let row = |c: &crate::rules::notices::Check| NoticeRow {
-        notice_id: c.notice.notice_id.clone(),
-        version: c.notice.version,
-        department: c.notice.department.clone(),
-        rule_id: c.notice.rule_id.clone(),
-        period: c.notice.period.clone(),
-        severity: c.notice.severity.clone(),
-        issued_at: c.notice.issued_at.clone(),
-        deadline: c.notice.deadline.clone(),
-        violations: c.notice.violations,
+        notice: c.notice.clone(),
         status: c.status.to_string(),
         rectified_at: c.rectified_at.clone().unwrap_or_default(),
     };
     let checks = &input.audit.notice_checks;
     let notices_issued: Vec<NoticeRow> = checks
         .iter()
-        .filter(|c| in_period(&label, &c.notice.period))
+        .filter(|c| Period::label_covers(&label, &c.notice.period))
         .map(row)
         .collect();
     let notices_recheck: Vec<NoticeRow> = checks
@@ -653,21 +618,27 @@ fn dept_notices(input: &ReportInput, issued: &[NoticeRow]) -> Result<Vec<DeptNot
                 waived: waived[i].as_deref() == Some("true"),
             });
     }
-    let depts: BTreeSet<&str> = issued.iter().map(|n| n.department.as_str()).collect();
+    let depts: BTreeSet<&str> = issued
+        .iter()
+        .map(|n| n.notice.department.as_str())
+        .collect();
     Ok(depts
         .into_iter()
         .map(|d| {
             let notices: Vec<NoticeRow> = issued
                 .iter()
-                .filter(|n| n.department == d)
+                .filter(|n| n.notice.department == d)
                 .cloned()
                 .collect();
             let violations = notices
                 .iter()
                 .map(|n| {
                     (
-                        n.notice_id.clone(),
-                        attached.get(&n.notice_id).cloned().unwrap_or_default(),
+                        n.notice.notice_id.clone(),
+                        attached
+                            .get(&n.notice.notice_id)
+                            .cloned()
+                            .unwrap_or_default(),
                     )
                 })
                 .collect();
@@ -702,7 +673,8 @@ mod tests {
         let y = trend_window(Period::Year(2025));
         assert_eq!(y.first().unwrap(), "2025-01");
         assert_eq!(y.last().unwrap(), "2025-12");
-        assert!(in_period("2025", "2025-03") && in_period("2025-03", "2025-03"));
-        assert!(!in_period("2025-03", "2025-04"));
+        assert!(Period::label_covers("2025", "2025-03"));
+        assert!(Period::label_covers("2025-03", "2025-03"));
+        assert!(!Period::label_covers("2025-03", "2025-04"));
     }
 }
