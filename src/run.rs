@@ -230,7 +230,7 @@ fn run_main(a: RunArgs) -> Result<i32> {
         crate::metrics::write(&m, &staged)?;
         crate::rules::write(&audit, &staged)?;
         let version = crate::assess::version_label(target.version, period_as_of, &policy);
-        crate::assess::write(&cards, &version, &staged)?;
+        crate::assess::write(&cards, &version, period_as_of, &staged)?;
         if let crate::metrics::Period::Year(_) = period {
             crate::assess::write_annual(&crate::assess::annual(&cards, &monthly_cards), &staged)?;
         }

@@ -422,7 +422,12 @@ pub fn write_csv<H: AsRef<[u8]>>(
 /// Writes `scorecards.csv` and the HR feed `bonus_feed.csv` (UTF-8 with BOM so Excel
 /// shows Chinese; formula-like cells neutralised) into `out`. No customer data.
 /// `version` is [`version_label`]'s.
-pub fn write(cards: &[Scorecard], version: &str, out: &Path) -> Result<Vec<PathBuf>> {
+pub fn write(
+    cards: &[Scorecard],
+    version: &str,
+    as_of: NaiveDateTime,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).at(out)?;
     let version = version.to_string();
     let mut written = Vec::new();
@@ -448,6 +453,7 @@ pub fn write(cards: &[Scorecard], version: &str, out: &Path) -> Result<Vec<PathB
     written.push(crate::report::xlsx::bonus_feed(
         cards,
         &version,
+        as_of,
         &out.join("bonus_feed.xlsx"),
     )?);
     Ok(written)

@@ -147,10 +147,12 @@ pub struct Metrics {
     pub as_of: NaiveDateTime,
     pub rows: Vec<MetricRow>,
     /// Every judged item, for tracing a figure back to its rows.
-    pub items: DataFrame,
+    pub items: Items,
     pub policy_fingerprint: String,
     /// Lake files the run read (relative paths), recorded in `metrics.json`.
     pub files_read: Vec<String>,
+    /// Order-id shards the queries ran in (recorded in `metrics.json`).
+    pub shards: usize,
 }
 
 /// The SQL literal values of the policy, by placeholder name.
@@ -209,43 +211,42 @@ pub fn compute(
         .into_iter()
         .filter(|(y, m)| period.contains_month(*y, *m))
         .collect();
-    let mut frames = Vec::new();
-    for q in queries::metrics() {
-        let t = std::time::Instant::now();
-        let sql = queries::for_polars(&render_for_clock(&q, policy, &params)?);
-        let df = run_query(staged.context(), &sql)
-            .and_then(|lf| lf.collect())
-            .context(|| format!("running queries/{}", q.file))?;
+    let shards = staged.shards()?;
+    let mut items = Items::new(shards.len() > 1)?;
+    let mut acc = Sums::new();
+    for shard in &shards {
+        let part = staged.shard(shard)?;
         if timing {
             eprintln!(
-                "{}: {:.2} s, {} items",
-                q.file,
-                t.elapsed().as_secs_f64(),
-                df.height()
+                "shard {}/{}: staged at {:.2} s",
+                shard.index + 1,
+                shard.count,
+                started.elapsed().as_secs_f64()
             );
         }
-        frames.push(
-            normalise_items(df, &in_period)
-                .context(|| format!("queries/{} returned unexpected columns", q.file))?,
-        );
+        for q in queries::metrics() {
+            let t = std::time::Instant::now();
+            let sql = queries::for_polars(&render_for_clock(&q, policy, &params)?);
+            let df = run_query(part.context(), &sql)
+                .and_then(collect)
+                .and_then(|df| normalise_items(df, &in_period))
+                .context(|| format!("running queries/{}", q.file))?;
+            if timing {
+                eprintln!(
+                    "{}: {:.2} s, {} items",
+                    q.file,
+                    t.elapsed().as_secs_f64(),
+                    df.height()
+                );
+            }
+            add_sums(&df, period, &mut acc)?;
+            items.push(shard.index, df)?;
+        }
     }
     if timing {
         eprintln!("queries done: {:.2} s", started.elapsed().as_secs_f64());
     }
-    let t = std::time::Instant::now();
-    let rows = pool(&frames, period, &in_period, policy.min_sample)?;
-    // Appending keeps each query's chunks: no copy of millions of strings.
-    let mut items = frames.remove(0);
-    for f in &frames {
-        items.vstack_mut(f).context(|| "collecting items".into())?;
-    }
-    if timing {
-        eprintln!(
-            "pool: {:.2} s, {} items",
-            t.elapsed().as_secs_f64(),
-            items.height()
-        );
-    }
+    let rows = finish_rows(acc, period, &in_period, policy.min_sample)?;
     Ok(Metrics {
         period,
         as_of,
@@ -253,7 +254,150 @@ pub fn compute(
         items,
         policy_fingerprint: policy.fingerprint.clone(),
         files_read: staged.files_read,
+        shards: shards.len(),
     })
+}
+
+/// A run's items, one part per shard and query: held in memory when the lake is one
+/// shard, spilled to Parquet in a scratch folder otherwise (a year of 10M orders has
+/// about 200M items). Written out as one file by `metrics::write`.
+pub struct Items {
+    parts: Vec<(usize, Part)>,
+    scratch: Option<Scratch>,
+    codes: std::collections::BTreeSet<String>,
+}
+
+enum Part {
+    Memory(DataFrame),
+    Spilled(PathBuf),
+}
+
+/// A scratch folder removed when dropped, also when the run fails.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Items {
+    fn new(spill: bool) -> Result<Items> {
+        let scratch = if spill {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let dir = std::env::temp_dir().join(format!("lvyue-items-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).at(&dir)?;
+            Some(Scratch(dir))
+        } else {
+            None
+        };
+        Ok(Items {
+            parts: Vec::new(),
+            scratch,
+            codes: Default::default(),
+        })
+    }
+
+    fn push(&mut self, shard: usize, mut df: DataFrame) -> Result<()> {
+        for code in crate::frame::texts(&df, "kpi")?.into_iter().flatten() {
+            if !self.codes.contains(&code) {
+                self.codes.insert(code);
+            }
+        }
+        let part = match &self.scratch {
+            None => Part::Memory(df),
+            Some(dir) => {
+                let path = dir.0.join(format!("part-{:05}.parquet", self.parts.len()));
+                // Sorted by KPI, so the writer's per-KPI reads skip other row groups.
+                df = df
+                    .sort(["kpi"], SortMultipleOptions::default())
+                    .context(|| "sorting items".into())?;
+                crate::lake::write::write_parquet_file(&mut df, &path, Vec::new())?;
+                Part::Spilled(path)
+            }
+        };
+        self.parts.push((shard, part));
+        Ok(())
+    }
+
+    /// Writes every item to one Parquet file, ordered by KPI, shard, department and item
+    /// id (one shard: by KPI, department and item id), holding one KPI of one shard at a
+    /// time.
+    fn write(&self, path: &Path, kv: Vec<(String, String)>) -> Result<()> {
+        let what = || format!("writing {}", path.display());
+        let file = std::fs::File::create(path).at(path)?;
+        let mut writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+            .batched(&item_schema())
+            .context(what)?;
+        let shards = self.parts.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
+        for code in &self.codes {
+            for shard in 0..shards {
+                let mut slices = Vec::new();
+                for (_, part) in self.parts.iter().filter(|(s, _)| *s == shard) {
+                    let lf = match part {
+                        Part::Memory(df) => df.clone().lazy(),
+                        Part::Spilled(p) => LazyFrame::scan_parquet(
+                            PlRefPath::try_from_path(p).context(what)?,
+                            ScanArgsParquet::default(),
+                        )
+                        .context(what)?,
+                    };
+                    slices.push(lf.filter(col("kpi").eq(lit(code.clone()))));
+                }
+                if slices.is_empty() {
+                    continue;
+                }
+                let df = concat(slices, UnionArgs::default())
+                    .and_then(|lf| {
+                        lf.sort(
+                            ["department", "item_id"],
+                            SortMultipleOptions::default().with_nulls_last(false),
+                        )
+                        .collect()
+                    })
+                    .context(what)?;
+                // Row groups of at most 256Ki rows, as the one-frame writer makes.
+                let mut offset = 0;
+                while offset < df.height() {
+                    let mut piece = df.slice(offset as i64, 1 << 18);
+                    offset += piece.height();
+                    piece.rechunk_mut();
+                    writer.write_batch(&piece).context(what)?;
+                }
+            }
+        }
+        writer.finish().context(what)?;
+        Ok(())
+    }
+}
+
+/// The columns of an item, as every query's output is cast to.
+fn item_schema() -> Schema {
+    Schema::from_iter([
+        Field::new("kpi".into(), DataType::String),
+        Field::new("item_id".into(), DataType::String),
+        Field::new("department".into(), DataType::String),
+        Field::new("staff_id".into(), DataType::String),
+        Field::new("period_year".into(), DataType::Int32),
+        Field::new("period_month".into(), DataType::Int32),
+        Field::new("num".into(), DataType::Float64),
+        Field::new("den".into(), DataType::Float64),
+    ])
+}
+
+/// Runs a lazy query on polars' streaming engine: it processes the Parquet scans in
+/// morsels on every core and holds far less at once than the in-memory engine (1M
+/// orders, a year's audit: 4.4 → 2.7 GB, 37 → 29 s; docs/performance.md). Row order is
+/// not kept, so every result that reaches an output is sorted on a total key and sums
+/// are kept in fixed point.
+pub fn collect(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    // One plan has one sink, so the result is a single frame.
+    lf.collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
 }
 
 /// Runs a query with its CTEs executed one by one, each registered as a table before
@@ -283,7 +427,7 @@ pub fn run_query_capturing(
     if let Some(with) = q.with.take() {
         for cte in with.cte_tables {
             // Materialised once: a CTE referenced several times is not recomputed.
-            let df = ctx.execute(&cte.query.to_string())?.collect()?;
+            let df = collect(ctx.execute(&cte.query.to_string())?)?;
             if capture == Some(cte.alias.name.value.as_str()) {
                 captured = Some(df.clone());
             }
@@ -293,9 +437,8 @@ pub fn run_query_capturing(
     Ok((ctx.execute(&q.to_string())?, captured))
 }
 
-/// Casts a query's output to the item schema (so every query's items stack), keeps the
-/// items of the period's months, and sorts them by KPI, department and item id, so the
-/// items file has the same bytes on every run.
+/// Casts a query's output to the item schema (so every query's items stack) and keeps
+/// the items of the period's months. [`Items::write`] sorts them.
 fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFrame> {
     // The period's reported months are consecutive: keep items between the first and last.
     let idx = |(y, m): (i32, u32)| y * 12 + m as i32;
@@ -320,10 +463,6 @@ fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFra
                 .clone()
                 .gt_eq(lit(lo))
                 .and(month_index.lt_eq(lit(hi))),
-        )
-        .sort(
-            ["kpi", "department", "item_id"],
-            SortMultipleOptions::default().with_nulls_last(false),
         )
         .collect()
 }
@@ -379,27 +518,25 @@ pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
     Some((lo, hi))
 }
 
-#[derive(Default, Clone, Copy)]
-struct Acc {
-    num: f64,
-    den: f64,
-    items: u64,
+/// Sums are kept in fixed point, ten-thousandths: every item value is a count, a
+/// score or money (two decimals), so each converts exactly and the sum is the same
+/// whatever order the items arrive in — floating-point sums are not, and the streaming
+/// engine and the shards deliver items in varying order.
+const FIXED: f64 = 10_000.0;
+
+fn fixed(e: Expr) -> Expr {
+    let scaled = e * lit(FIXED);
+    when(scaled.clone().gt_eq(lit(0.0)))
+        .then(scaled.clone() + lit(0.5))
+        .otherwise(scaled - lit(0.5))
+        .cast(DataType::Int64)
 }
 
-/// Pools items into metric rows: per month of the period, and the year when the period
-/// is a year.
-fn pool(
-    frames: &[DataFrame],
-    period: Period,
-    months: &[(i32, u32)],
-    min_sample: u64,
-) -> Result<Vec<MetricRow>> {
-    // (period label, scope kind, scope, kpi) → sums. BTreeMap: rows come out sorted.
-    let mut acc: BTreeMap<(String, &'static str, String, String), Acc> = BTreeMap::new();
-    for items in frames {
-        add_sums(items, period, &mut acc)?;
-    }
-    finish_rows(acc, period, months, min_sample)
+#[derive(Default, Clone, Copy)]
+struct Acc {
+    num: i64,
+    den: i64,
+    items: u64,
 }
 
 type Sums = BTreeMap<(String, &'static str, String, String), Acc>;
@@ -419,8 +556,8 @@ fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
             col("period_month"),
         ])
         .agg([
-            col("num").sum().alias("num"),
-            col("den").sum().alias("den"),
+            fixed(col("num")).sum().alias("num"),
+            fixed(col("den")).sum().alias("den"),
             len().alias("items"),
         ])
         .collect()
@@ -438,19 +575,9 @@ fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
             .map(|v| v.unwrap_or(0))
             .collect())
     };
-    let float = |name: &str| -> Result<Vec<f64>> {
-        Ok(sums
-            .column(name)
-            .context(|| name.to_string())?
-            .f64()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|v| v.unwrap_or(0.0))
-            .collect())
-    };
     let (depts, staff, kpis) = (text("department")?, text("staff_id")?, text("kpi")?);
     let (years, months_col, counts) = (int("period_year")?, int("period_month")?, int("items")?);
-    let (nums, dens) = (float("num")?, float("den")?);
+    let (nums, dens) = (int("num")?, int("den")?);
 
     for i in 0..sums.height() {
         let Some(kpi) = kpis[i].clone() else { continue };
@@ -522,36 +649,37 @@ fn finish_rows(
     }
     Ok(acc
         .into_iter()
-        .map(|((period, kind, scope, kpi), a)| {
+        .map(|((period, kind, scope, kpi), sums)| {
+            let (num, den) = (sums.num as f64 / FIXED, sums.den as f64 / FIXED);
             let volume = VOLUMES.contains(&kpi.as_str());
-            let denominator = (!volume).then_some(a.den);
+            let denominator = (!volume).then_some(den);
             let rate = if volume {
-                Some(a.num)
-            } else if a.den > 0.0 && PER_100.contains(&kpi.as_str()) {
-                Some(100.0 * a.num / a.den)
-            } else if a.den > 0.0 {
-                Some(a.num / a.den)
+                Some(num)
+            } else if den > 0.0 && PER_100.contains(&kpi.as_str()) {
+                Some(100.0 * num / den)
+            } else if den > 0.0 {
+                Some(num / den)
             } else {
                 None
             };
             let ci = if volume || NOT_PROPORTIONS.contains(&kpi.as_str()) {
                 None
             } else {
-                wilson(a.num, a.den)
+                wilson(num, den)
             };
             MetricRow {
                 period,
                 scope_kind: kind.to_string(),
                 scope,
                 kpi,
-                numerator: a.num,
+                numerator: num,
                 denominator,
                 rate,
                 ci_low: ci.map(|c| c.0),
                 ci_high: ci.map(|c| c.1),
                 // Volumes are counts, not samples.
-                sample_ok: volume || a.items >= min_sample,
-                items: a.items,
+                sample_ok: volume || sums.items >= min_sample,
+                items: sums.items,
             }
         })
         .collect())
@@ -663,8 +791,7 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
     let timing = std::env::var_os("LVYUE_TIMING").is_some();
     let t = std::time::Instant::now();
     let items_path = out.join("metric_items.parquet");
-    let mut items = m.items.clone();
-    crate::lake::write::write_parquet_file(&mut items, &items_path, kv)?;
+    m.items.write(&items_path, kv)?;
     if timing {
         eprintln!("write items: {:.2} s", t.elapsed().as_secs_f64());
     }
@@ -675,6 +802,7 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
         "policy_fingerprint": m.policy_fingerprint,
         "rows": m.rows.len(),
         "files_read": m.files_read,
+        "shards": m.shards,
     });
     std::fs::write(
         &meta,

@@ -5,6 +5,9 @@
 //! order whose cancellation lies after as-of is still active. Partitions that start after
 //! the as-of month are not read at all. `activity_ranks` gives each activity its
 //! tie-break rank (the contract's activity order).
+//!
+//! A large lake is audited in shards: disjoint ranges of `order_id`, each holding every
+//! row of its orders (see [`Shard`]), so the plans of one shard at a time fit in memory.
 
 use chrono::{Datelike, NaiveDateTime};
 use polars::prelude::*;
@@ -65,6 +68,8 @@ fn scan_files(
 /// The staged tables and the functions the queries may call.
 pub struct Staged {
     tables: Vec<(String, LazyFrame)>,
+    /// Rows of `orders` in the files read (the manifest's count), to size the shards.
+    order_rows: u64,
     /// Lake files read, relative to the lake root (for tracing and the pruning test).
     pub files_read: Vec<String>,
     registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
@@ -86,7 +91,8 @@ impl Staged {
 }
 
 /// Stages the lake at `as_of`: one table per contract table, plus `activity_ranks`, and
-/// the business-clock function when the policy uses it.
+/// the business-clock function when the policy uses it. The shared models come with
+/// each shard ([`Staged::shard`]).
 pub fn stage(
     lake: &Lake,
     first_month: (i32, u32),
@@ -95,6 +101,7 @@ pub fn stage(
 ) -> Result<Staged> {
     let mut tables = Vec::new();
     let mut files_read = Vec::new();
+    let mut order_rows = 0;
     let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
     let us = micros_of(as_of);
     let last = (as_of.year(), as_of.month());
@@ -109,6 +116,9 @@ pub fn stage(
             .cloned()
             .collect();
         files_read.extend(files.iter().map(|f| f.path.clone()));
+        if t.name == "orders" {
+            order_rows = files.iter().map(|f| f.rows).sum();
+        }
         let mut lf = if scan_mode() && !files.is_empty() {
             scan_files(lake, t, &files)?
         } else {
@@ -160,20 +170,197 @@ pub fn stage(
     )
     .context(|| "activity ranks".into())?;
     tables.push(("activity_ranks".to_string(), ranks.lazy()));
-    let mut staged = Staged {
+    Ok(Staged {
         tables,
+        order_rows,
         files_read,
         registry,
-    };
-    // Shared models (queries/models/), computed once over the staged tables.
-    for m in crate::queries::models() {
-        let sql = crate::queries::for_polars(m.sql);
-        let df = super::run_query(staged.context(), &sql)
-            .and_then(|lf| lf.collect())
-            .context(|| format!("running queries/{}", m.file))?;
-        staged.tables.push((m.get("id").to_string(), df.lazy()));
+    })
+}
+
+/// How a table's rows are split between shards. Every row of a fact table lands in
+/// exactly one shard, and every row an order's checks read lands in that order's
+/// shard: so a query whose output rows each come from one order's rows (or from one
+/// row of a table without orders) gives, shard by shard, exactly its whole-lake rows.
+/// Every KPI and rule query is of that kind; `tests/it/shards.rs` checks it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Split {
+    /// By the row's `order_id`; rows without one go to the first shard.
+    Order,
+    /// By the shipment's order: only joined through `shipments`.
+    Shipment,
+    /// A fact table without orders (inventory counts): wholly in the first shard.
+    First,
+    /// A lookup table (staff, rectification responses): in every shard.
+    Every,
+}
+
+fn split_of(t: &crate::ingest::contract::Table) -> Split {
+    if t.columns.iter().any(|c| c.name == "order_id") {
+        return Split::Order;
     }
-    Ok(staged)
+    match t.name {
+        "shipment_lines" => Split::Shipment,
+        "staff" | "rectification_responses" => Split::Every,
+        _ => Split::First,
+    }
+}
+
+/// One shard: the orders whose id lies in `[lo, hi)` (open ends at the first and last
+/// shard; the first also takes rows without an order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+    lo: Option<String>,
+    hi: Option<String>,
+}
+
+impl Shard {
+    /// The whole lake as one shard.
+    pub fn whole() -> Shard {
+        Shard {
+            index: 0,
+            count: 1,
+            lo: None,
+            hi: None,
+        }
+    }
+
+    fn order_filter(&self) -> Option<Expr> {
+        let id = || col("order_id");
+        match (&self.lo, &self.hi) {
+            (None, None) => None,
+            (None, Some(hi)) => Some(id().is_null().or(id().lt(lit(hi.clone())))),
+            (Some(lo), None) => Some(id().gt_eq(lit(lo.clone()))),
+            (Some(lo), Some(hi)) => Some(id().gt_eq(lit(lo.clone())).and(id().lt(lit(hi.clone())))),
+        }
+    }
+}
+
+/// Orders per shard: a year of 1M orders runs whole in about 3 GB (docs/performance.md).
+/// `LVYUE_SHARD_ORDERS` overrides it (tests force shards on the small fixtures).
+fn orders_per_shard() -> u64 {
+    std::env::var("LVYUE_SHARD_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1_000_000)
+}
+
+impl Staged {
+    fn table(&self, name: &str) -> Option<&LazyFrame> {
+        self.tables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, lf)| lf)
+    }
+
+    /// Splits the staged orders into shards of about `orders_per_shard()` orders, by
+    /// quantiles of the sorted order ids; one shard when they fit.
+    pub fn shards(&self) -> Result<Vec<Shard>> {
+        let per = orders_per_shard();
+        if self.order_rows <= per {
+            return Ok(vec![Shard::whole()]);
+        }
+        let Some(orders) = self.table("orders") else {
+            return Ok(vec![Shard::whole()]);
+        };
+        let ids = super::collect(
+            orders
+                .clone()
+                .select([col("order_id")])
+                .filter(col("order_id").is_not_null())
+                .unique(None, UniqueKeepStrategy::Any)
+                .sort(["order_id"], SortMultipleOptions::default()),
+        )
+        .context(|| "order ids for the shards".into())?;
+        let ids = ids
+            .column("order_id")
+            .and_then(|c| c.str().cloned())
+            .context(|| "order ids for the shards".into())?;
+        let n = ids.len() as u64;
+        let count = n.div_ceil(per).max(1) as usize;
+        let mut bounds: Vec<String> = Vec::new();
+        for k in 1..count {
+            if let Some(b) = ids.get((n * k as u64 / count as u64) as usize) {
+                if bounds.last().is_none_or(|l| l.as_str() < b) {
+                    bounds.push(b.to_string());
+                }
+            }
+        }
+        let count = bounds.len() + 1;
+        Ok((0..count)
+            .map(|index| Shard {
+                index,
+                count,
+                lo: index.checked_sub(1).map(|i| bounds[i].clone()),
+                hi: bounds.get(index).cloned(),
+            })
+            .collect())
+    }
+
+    /// The tables of one shard, with the shared models (queries/models/) computed over
+    /// them.
+    pub fn shard(&self, shard: &Shard) -> Result<Staged> {
+        let mut tables = Vec::new();
+        let whole = shard.count == 1;
+        for (name, lf) in &self.tables {
+            let split = TABLES
+                .iter()
+                .find(|t| t.name == name.as_str())
+                .map_or(Split::Every, split_of);
+            let lf = match split {
+                _ if whole => lf.clone(),
+                Split::Every => lf.clone(),
+                Split::First if shard.index == 0 => lf.clone(),
+                Split::First => lf.clone().filter(lit(false)),
+                Split::Order => match shard.order_filter() {
+                    Some(f) => lf.clone().filter(f),
+                    None => lf.clone(),
+                },
+                Split::Shipment => {
+                    let shipments =
+                        self.table("shipments")
+                            .cloned()
+                            .map(|s| match shard.order_filter() {
+                                Some(f) => s.filter(f),
+                                None => s,
+                            });
+                    match shipments {
+                        Some(s) => {
+                            let ids = super::collect(s.select([col("shipment_id")]))
+                                .context(|| "shipments of a shard".into())?;
+                            let ids = ids
+                                .column("shipment_id")
+                                .context(|| "shipments of a shard".into())?
+                                .as_materialized_series()
+                                .clone();
+                            lf.clone()
+                                .filter(col("shipment_id").is_in(lit(ids).implode(true), false))
+                        }
+                        None => lf.clone(),
+                    }
+                }
+            };
+            tables.push((name.clone(), lf));
+        }
+        let mut staged = Staged {
+            tables,
+            order_rows: self.order_rows,
+            files_read: self.files_read.clone(),
+            registry: self.registry.clone(),
+        };
+        // Computed once per shard and shared by the queries that use them.
+        for m in crate::queries::models() {
+            let sql = crate::queries::for_polars(m.sql);
+            let df = super::run_query(staged.context(), &sql)
+                .and_then(super::collect)
+                .context(|| format!("running queries/{}", m.file))?;
+            staged.tables.push((m.get("id").to_string(), df.lazy()));
+        }
+        Ok(staged)
+    }
 }
 
 /// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDateTime;
 use polars::prelude::DataFrame;
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use crate::assess::{breakdown, Scorecard, BONUS_FEED_COLUMNS};
 use crate::error::{Error, Result};
@@ -19,10 +20,27 @@ fn xlsx_err(path: &Path, e: rust_xlsxwriter::XlsxError) -> Error {
     }
 }
 
-/// The bonus feed as XLSX: numbers as numbers, everything else as text.
-pub fn bonus_feed(cards: &[Scorecard], version: &str, path: &Path) -> Result<PathBuf> {
-    let err = |e| xlsx_err(path, e);
+/// A workbook whose creation time is the run's as-of, not the clock: the same run
+/// writes the same bytes, so a rerun that changes nothing is recognised as unchanged.
+fn workbook(as_of: NaiveDateTime) -> Workbook {
     let mut wb = Workbook::new();
+    let text = as_of.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // The as-of is always a valid date in 1900–9999 (Period::parse), so this holds.
+    if let Ok(t) = ExcelDateTime::parse_from_str(&text) {
+        wb.set_properties(&DocProperties::new().set_creation_datetime(&t));
+    }
+    wb
+}
+
+/// The bonus feed as XLSX: numbers as numbers, everything else as text.
+pub fn bonus_feed(
+    cards: &[Scorecard],
+    version: &str,
+    as_of: NaiveDateTime,
+    path: &Path,
+) -> Result<PathBuf> {
+    let err = |e| xlsx_err(path, e);
+    let mut wb = workbook(as_of);
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet();
     ws.set_name("bonus_feed").map_err(err)?;
@@ -53,7 +71,11 @@ pub fn bonus_feed(cards: &[Scorecard], version: &str, path: &Path) -> Result<Pat
 }
 
 /// The violations register: one sheet per department, rows in the audit's order.
-pub fn violations_register(violations: &DataFrame, path: &Path) -> Result<PathBuf> {
+pub fn violations_register(
+    violations: &DataFrame,
+    as_of: NaiveDateTime,
+    path: &Path,
+) -> Result<PathBuf> {
     let err = |e| xlsx_err(path, e);
     let cols = [
         "rule_id",
@@ -80,7 +102,7 @@ pub fn violations_register(violations: &DataFrame, path: &Path) -> Result<PathBu
             .or_default()
             .push(i);
     }
-    let mut wb = Workbook::new();
+    let mut wb = workbook(as_of);
     let bold = Format::new().set_bold();
     if by_dept.is_empty() {
         by_dept.insert("none".to_string(), Vec::new());

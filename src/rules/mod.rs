@@ -152,7 +152,8 @@ fn apply_waivers(v: DataFrame, waivers: &[Waiver]) -> Result<DataFrame> {
 pub struct Audit {
     pub period: Period,
     pub as_of: NaiveDateTime,
-    /// The `violations` table, sorted by rule, period, department, order and entity.
+    /// The `violations` table, sorted by rule, period, department, order and entity
+    /// (then time, person and evidence).
     pub violations: DataFrame,
     /// Per rule, department and month: items checked and passed.
     pub pass_rates: DataFrame,
@@ -164,6 +165,9 @@ pub struct Audit {
     /// Rules skipped because their exports lack an optional column they need: (rule id,
     /// the missing `table.column`s).
     pub skipped: Vec<(String, Vec<String>)>,
+    /// Order-id shards the rules ran in (1 unless the lake is large; results do not
+    /// depend on it).
+    pub shards: usize,
 }
 
 /// The optional columns a rule needs (its `needs` header) that the lake's exports of
@@ -245,49 +249,58 @@ pub fn audit(
     // are put back in catalogue order, so the output does not depend on scheduling.
     // A rule's violations and its pass rates.
     type RuleResult = Result<(DataFrame, DataFrame)>;
-    let run_one = |q: &Query| -> RuleResult {
-        let t = std::time::Instant::now();
-        let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
-        let (lf, checked) = metrics::run_query_capturing(staged.context(), &sql, Some("checked"))
-            .context(|| format!("running queries/{}", q.file))?;
-        let found = lf
-            .collect()
-            .context(|| format!("running queries/{}", q.file))?;
-        let shaped = shape_violations(found, q, &in_period)
-            .context(|| format!("queries/{} returned unexpected columns", q.file))?;
-        let checked = checked
-            .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
-        let rate = pass_rates(checked, q, &in_period)
-            .context(|| format!("queries/{}: pass rates", q.file))?;
-        if timing {
-            eprintln!("{}: {:.2} s", q.file, t.elapsed().as_secs_f64());
+    // Each shard's rules, then the next shard's: a shard's plans are what fits in memory.
+    let shards = staged.shards()?;
+    for shard in &shards {
+        let part = staged.shard(shard)?;
+        let run_one = |q: &Query| -> RuleResult {
+            let t = std::time::Instant::now();
+            let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
+            let (lf, checked) = metrics::run_query_capturing(part.context(), &sql, Some("checked"))
+                .context(|| format!("running queries/{}", q.file))?;
+            let found = metrics::collect(lf).context(|| format!("running queries/{}", q.file))?;
+            let shaped = shape_violations(found, q, &in_period)
+                .context(|| format!("queries/{} returned unexpected columns", q.file))?;
+            let checked = checked
+                .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
+            let rate = pass_rates(checked, q, &in_period)
+                .context(|| format!("queries/{}: pass rates", q.file))?;
+            if timing {
+                eprintln!(
+                    "shard {}/{} {}: {:.2} s",
+                    shard.index + 1,
+                    shard.count,
+                    q.file,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            Ok((shaped, rate))
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<RuleResult>>> = sql_rules
+            .iter()
+            .map(|_| std::sync::Mutex::new(None))
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(q) = sql_rules.get(i) else { break };
+                    let r = run_one(q);
+                    *results[i].lock().expect("a worker panicked") = Some(r);
+                });
+            }
+        });
+        // Every index below the rule count was taken by a worker before it stopped, so
+        // each slot is filled; a worker panic has already propagated out of the scope.
+        for r in results {
+            let (v, rate) = r
+                .into_inner()
+                .expect("a worker panicked")
+                .expect("every rule ran")?;
+            violations.push(v);
+            rates.push(rate);
         }
-        Ok((shaped, rate))
-    };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<RuleResult>>> = sql_rules
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(q) = sql_rules.get(i) else { break };
-                let r = run_one(q);
-                *results[i].lock().expect("a worker panicked") = Some(r);
-            });
-        }
-    });
-    // Every index below the rule count was taken by a worker before it stopped, so each
-    // slot is filled; a worker panic has already propagated out of the scope.
-    for r in results {
-        let (v, rate) = r
-            .into_inner()
-            .expect("a worker panicked")
-            .expect("every rule ran")?;
-        violations.push(v);
-        rates.push(rate);
     }
     let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
         let mut it = frames.into_iter();
@@ -298,7 +311,11 @@ pub fn audit(
         acc.rechunk_mut();
         Ok(acc)
     };
-    let found = apply_waivers(only_department_members(lake, stack(violations)?)?, waivers)?;
+    // Shards give each rule's violations in pieces: back in rule order, then the
+    // violations' own order.
+    let violations = sort_violations(stack(violations)?).context(|| "sorting violations".into())?;
+    let mut rates = vec![merge_pass_rates(stack(rates)?).context(|| "pass rates".into())?];
+    let found = apply_waivers(only_department_members(lake, violations)?, waivers)?;
 
     // Notices from this audit's unwaived violations, and the re-check of every notice.
     let ledger = notices::load(&lake.root)?;
@@ -318,9 +335,7 @@ pub fn audit(
     for q in rust_rules {
         let (lf, checked) = metrics::run_query_capturing(ctx.clone(), q.sql, Some("checked"))
             .context(|| format!("running queries/{}", q.file))?;
-        let rows = lf
-            .collect()
-            .context(|| format!("running queries/{}", q.file))?;
+        let rows = metrics::collect(lf).context(|| format!("running queries/{}", q.file))?;
         let shaped = shape_violations(rows, &q, &in_period)
             .context(|| format!("queries/{} returned unexpected columns", q.file))?;
         violations.push(apply_waivers(shaped, waivers)?);
@@ -340,6 +355,7 @@ pub fn audit(
         notice_checks: checks,
         new_notices,
         skipped,
+        shards: shards.len(),
     })
 }
 
@@ -389,7 +405,7 @@ fn responses(staged: &stage::Staged) -> Result<Vec<(String, String)>> {
     let df = staged
         .context()
         .execute("SELECT notice_id, rectified_at FROM rectification_responses")
-        .and_then(|lf| lf.collect())
+        .and_then(metrics::collect)
         .context(|| "reading rectification_responses".into())?;
     let ids = df
         .column("notice_id")
@@ -523,9 +539,63 @@ fn shape_violations(df: DataFrame, q: &Query, months: &[String]) -> PolarsResult
             )
             .alias("notice_id"),
         ])
+        // A total order (every column that can differ), so the bytes do not depend on
+        // the order the engine produced the rows in.
         .sort(
-            ["period", "department", "order_id", "entity_id"],
+            [
+                "period",
+                "department",
+                "order_id",
+                "entity_id",
+                "at",
+                "staff_id",
+                "evidence",
+            ],
             SortMultipleOptions::default().with_nulls_last(false),
+        )
+        .collect()
+}
+
+/// The order of the violations table: rule, then the order within a rule
+/// ([`shape_violations`]'s).
+fn sort_violations(v: DataFrame) -> PolarsResult<DataFrame> {
+    v.lazy()
+        .sort(
+            [
+                "rule_id",
+                "period",
+                "department",
+                "order_id",
+                "entity_id",
+                "at",
+                "staff_id",
+                "evidence",
+            ],
+            SortMultipleOptions::default()
+                .with_nulls_last(false)
+                .with_maintain_order(true),
+        )
+        .collect()
+}
+
+/// Adds up the shards' pass-rate counts per rule, month and department.
+fn merge_pass_rates(rates: DataFrame) -> PolarsResult<DataFrame> {
+    rates
+        .lazy()
+        .group_by([col("period"), col("rule_id"), col("department")])
+        .agg([col("checked").sum(), col("passed").sum()])
+        .select([
+            col("period"),
+            col("rule_id"),
+            col("department"),
+            col("checked"),
+            col("passed"),
+            (col("passed").cast(DataType::Float64) / col("checked").cast(DataType::Float64))
+                .alias("rate"),
+        ])
+        .sort(
+            ["rule_id", "period", "department"],
+            SortMultipleOptions::default(),
         )
         .collect()
 }
@@ -585,6 +655,7 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
     }
     written.push(crate::report::xlsx::violations_register(
         &a.violations,
+        a.as_of,
         &out.join("violations.xlsx"),
     )?);
     let notices_path = out.join("notices.csv");
@@ -634,6 +705,7 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
         "as_of": a.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
         "policy_fingerprint": a.policy_fingerprint,
         "violations": a.violations.height(),
+        "shards": a.shards,
         "skipped_checks": a.skipped.iter().map(|(r, m)| serde_json::json!({"rule": r, "missing_columns": m})).collect::<Vec<_>>(),
     });
     std::fs::write(

@@ -11,4 +11,5 @@ mod publish;
 mod report;
 mod rules;
 mod run;
+mod shards;
 mod util;
