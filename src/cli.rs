@@ -212,6 +212,18 @@ pub struct GenArgs {
     /// Output folder for the export files.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// File format: CSV (one file per table) or typed Parquet (parts of at most 1M
+    /// rows per table).
+    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
+    pub format: GenFormat,
+}
+
+/// Format of the generated exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GenFormat {
+    #[default]
+    Csv,
+    Parquet,
 }
 
 const GEN_ABOUT: &str = "\
@@ -219,12 +231,13 @@ Generate exports in the data contract's shape: every order walks the regulation'
 process with its variations (shortages with replenishment and POs, made-to-order jobs
 with QC and rework, split shipments, transport exceptions, service cases of every kind,
 monthly cycle counts, staff moving between departments), and a share --dirty of the
-orders each breaks one rule of R01–R20. Written as CSV, in chunks, on all cores; the
-same seed gives byte-identical files.
+orders each breaks one rule of R01–R20. Written as CSV, in chunks, on all cores, or
+with --format parquet as typed Parquet parts; the same seed gives byte-identical files.
 
 Examples:
   lvyue gen --orders 100000 --out exports
   lvyue gen --orders 10000000 --start 2025-01 --months 12 --seed 7 --dirty 0.05 --out big
+  lvyue gen --orders 1000000 --format parquet --out big-parquet
 ";
 
 const PUBLISH_ABOUT: &str = "\

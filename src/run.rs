@@ -339,6 +339,7 @@ fn run_gen(a: GenArgs) -> Result<i32> {
         seed: a.seed,
         dirty: a.dirty,
         out: a.out.clone(),
+        parquet: a.format == crate::cli::GenFormat::Parquet,
     })?;
     let mut out = String::new();
     for (t, n) in &report.rows {

@@ -25,6 +25,8 @@ use rayon::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
 
+pub mod parquet;
+
 /// Orders per chunk: big enough to amortise the hand-off, small enough to bound memory.
 const CHUNK: u64 = 20_000;
 
@@ -38,6 +40,8 @@ pub struct GenOptions {
     /// Share of orders that break one rule (0..1).
     pub dirty: f64,
     pub out: PathBuf,
+    /// Typed Parquet parts instead of CSV files ([`parquet`]).
+    pub parquet: bool,
 }
 
 /// Rows written per table and violations planted per rule.
@@ -797,6 +801,11 @@ pub fn generate(o: &GenOptions) -> Result<GenReport> {
     }
     write_staff(o, &cx.staff, &mut report)?;
     write_counts(o, &cx, &mut report)?;
+    if o.parquet {
+        for name in TABLES.iter().chain(&["staff", "inventory_counts"]) {
+            parquet::convert(&o.out.join(format!("{name}.csv")), name)?;
+        }
+    }
     Ok(report)
 }
 
@@ -902,6 +911,7 @@ mod tests {
             seed: 9,
             dirty: 0.1,
             out: PathBuf::from("unused"),
+            parquet: false,
         };
         let start = epoch(2025, 1).unwrap();
         let cx = Ctx {

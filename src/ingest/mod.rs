@@ -99,7 +99,7 @@ struct QuarantineRow {
 }
 
 /// Column values of one table being collected from several files.
-enum Builder {
+pub(crate) enum Builder {
     Str(Vec<Option<String>>),
     I64(Vec<Option<i64>>),
     Ts(Vec<Option<i64>>),
@@ -109,7 +109,7 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(ty: ColType) -> Builder {
+    pub(crate) fn new(ty: ColType) -> Builder {
         match ty {
             ColType::Str | ColType::Department | ColType::Activity | ColType::Code(_) => {
                 Builder::Str(Vec::new())
@@ -122,7 +122,7 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, v: Value) {
+    pub(crate) fn push(&mut self, v: Value) {
         match (self, v) {
             (Builder::Str(b), Value::Str(s)) => b.push(Some(s)),
             (Builder::I64(b), Value::Int(i)) => b.push(Some(i)),
@@ -139,7 +139,7 @@ impl Builder {
         }
     }
 
-    fn finish(self, name: &str) -> Result<Series> {
+    pub(crate) fn finish(self, name: &str) -> Result<Series> {
         let name: PlSmallStr = name.into();
         Ok(match self {
             Builder::Str(v) => Series::new(name, v),
