@@ -282,7 +282,7 @@ pub fn audit(
             .map(|_| std::sync::Mutex::new(None))
             .collect();
         std::thread::scope(|scope| {
-            for _ in 0..2 {
+            for _ in 0..rule_workers() {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(q) = sql_rules.get(i) else { break };
@@ -554,6 +554,16 @@ fn shape_violations(df: DataFrame, q: &Query, months: &[String]) -> PolarsResult
             SortMultipleOptions::default().with_nulls_last(false),
         )
         .collect()
+}
+
+/// Rules run at a time. `LVYUE_RULE_WORKERS` sets it (a measuring knob for
+/// docs/performance.md).
+fn rule_workers() -> usize {
+    std::env::var("LVYUE_RULE_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(2)
 }
 
 /// The order of the violations table: rule, then the order within a rule
