@@ -108,7 +108,9 @@ pub fn violations_register(
         by_dept.insert("none".to_string(), Vec::new());
     }
     for (d, rows) in by_dept {
-        let ws = wb.add_worksheet();
+        // Rows go to disk as they are written (in order): a year at 10M orders has
+        // half a million violations, which the in-memory worksheet held as cells.
+        let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
         ws.set_name(&d).map_err(err)?;
         for (c, h) in cols.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)
