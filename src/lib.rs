@@ -22,3 +22,14 @@ pub mod queries;
 pub mod report;
 pub mod rules;
 pub mod run;
+
+/// A positive count from the environment variable `name`, else `default`: the
+/// measuring and testing knobs (`LVYUE_SPILL_ROWS`, `LVYUE_SHARD_ORDERS`,
+/// `LVYUE_PART_ROWS`, `LVYUE_RULE_WORKERS`). Unset, unparsable or zero → `default`.
+pub(crate) fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}

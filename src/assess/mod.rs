@@ -365,6 +365,19 @@ pub fn annual<'a>(cards: &'a [Scorecard], monthly: &[Scorecard]) -> Vec<AnnualSc
         .collect()
 }
 
+/// The feed's first six cells (who and the result), shared by the feed and the annual
+/// table.
+fn feed_head(c: &Scorecard) -> Vec<String> {
+    vec![
+        safe_cell(&c.period),
+        c.scope_kind.to_string(),
+        safe_cell(c.staff_id()),
+        safe_cell(&c.department),
+        fmt2(c.score),
+        fmt2(c.coefficient),
+    ]
+}
+
 /// Writes `annual_scorecards.csv`: each annual score and coefficient with the twelve
 /// monthly scores beside it (`m01` … `m12`, empty for a month without a score).
 pub fn write_annual(rows: &[AnnualScore], out: &Path) -> Result<PathBuf> {
@@ -376,15 +389,7 @@ pub fn write_annual(rows: &[AnnualScore], out: &Path) -> Result<PathBuf> {
         .collect();
     header.extend((1..=12).map(|m| format!("m{m:02}")));
     let records = rows.iter().map(|r| {
-        let c = r.card;
-        let mut rec = vec![
-            safe_cell(&c.period),
-            c.scope_kind.to_string(),
-            safe_cell(c.staff_id()),
-            safe_cell(&c.department),
-            fmt2(c.score),
-            fmt2(c.coefficient),
-        ];
+        let mut rec = feed_head(r.card);
         rec.extend(r.months.iter().map(|s| fmt2(*s)));
         rec
     });
@@ -434,18 +439,14 @@ pub fn write(
     for (name, bom) in [("scorecards.csv", false), ("bonus_feed.csv", true)] {
         let path = out.join(name);
         let rows = cards.iter().map(|c| {
-            vec![
-                safe_cell(&c.period),
-                c.scope_kind.to_string(),
-                safe_cell(c.staff_id()),
-                safe_cell(&c.department),
-                fmt2(c.score),
-                fmt2(c.coefficient),
+            let mut rec = feed_head(c);
+            rec.extend([
                 fmt2(c.base),
                 format!("{:.2}", c.deductions),
                 safe_cell(&breakdown(c)),
                 version.clone(),
-            ]
+            ]);
+            rec
         });
         write_csv(&path, bom, &BONUS_FEED_COLUMNS, rows)?;
         written.push(path);

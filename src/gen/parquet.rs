@@ -19,14 +19,6 @@ use crate::ingest::Builder;
 /// Rows per Parquet part.
 pub const PART_ROWS: usize = 1 << 20;
 
-fn part_rows() -> usize {
-    std::env::var("LVYUE_PART_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(PART_ROWS)
-}
-
 /// Rewrites `csv` (a generated export of table `name`) as `name-0001.parquet`, … next to
 /// it, then removes the CSV.
 pub fn convert(csv: &Path, name: &str) -> Result<()> {
@@ -51,7 +43,7 @@ pub fn convert(csv: &Path, name: &str) -> Result<()> {
         .collect();
     let mut part = 0;
     let mut records = rdr.into_records();
-    let rows = part_rows();
+    let rows = crate::knob("LVYUE_PART_ROWS", PART_ROWS);
     // Rows parsed by one worker at a time (the parts are the same whatever the count).
     let slice = rows.div_ceil(8);
     loop {

@@ -183,13 +183,7 @@ struct Sheet {
 /// `LVYUE_SPILL_ROWS` lowers it so the tests exercise spilling on small exports.
 fn spill_rows() -> usize {
     static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *ROWS.get_or_init(|| {
-        std::env::var("LVYUE_SPILL_ROWS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(1 << 20)
-    })
+    *ROWS.get_or_init(|| crate::knob("LVYUE_SPILL_ROWS", 1 << 20))
 }
 
 /// Rows of one table collected in this ingest: the latest rows in column builders, the

@@ -300,11 +300,8 @@ impl Items {
     }
 
     fn push(&mut self, shard: usize, mut df: DataFrame) -> Result<()> {
-        for code in crate::frame::texts(&df, "kpi")?.into_iter().flatten() {
-            if !self.codes.contains(&code) {
-                self.codes.insert(code);
-            }
-        }
+        self.codes
+            .extend(crate::frame::texts(&df, "kpi")?.into_iter().flatten());
         let part = match &self.scratch {
             None => Part::Memory(df),
             Some(dir) => {
@@ -448,16 +445,12 @@ fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFra
     };
     let month_index = col("period_year") * lit(12) + col("period_month");
     df.lazy()
-        .select([
-            col("kpi").cast(DataType::String),
-            col("item_id").cast(DataType::String),
-            col("department").cast(DataType::String),
-            col("staff_id").cast(DataType::String),
-            col("period_year").cast(DataType::Int32),
-            col("period_month").cast(DataType::Int32),
-            col("num").cast(DataType::Float64),
-            col("den").cast(DataType::Float64),
-        ])
+        .select(
+            item_schema()
+                .iter()
+                .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
+                .collect::<Vec<_>>(),
+        )
         .filter(
             month_index
                 .clone()

@@ -241,11 +241,7 @@ impl Shard {
 /// Orders per shard: a year of 1M orders runs whole in about 3 GB (docs/performance.md).
 /// `LVYUE_SHARD_ORDERS` overrides it (tests force shards on the small fixtures).
 fn orders_per_shard() -> u64 {
-    std::env::var("LVYUE_SHARD_ORDERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1_000_000)
+    crate::knob("LVYUE_SHARD_ORDERS", 1_000_000) as u64
 }
 
 impl Staged {

@@ -282,7 +282,8 @@ pub fn audit(
             .map(|_| std::sync::Mutex::new(None))
             .collect();
         std::thread::scope(|scope| {
-            for _ in 0..rule_workers() {
+            // `LVYUE_RULE_WORKERS`: a measuring knob (docs/performance.md).
+            for _ in 0..crate::knob("LVYUE_RULE_WORKERS", 2) {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(q) = sql_rules.get(i) else { break };
@@ -311,8 +312,7 @@ pub fn audit(
         acc.rechunk_mut();
         Ok(acc)
     };
-    // Shards give each rule's violations in pieces: back in rule order, then the
-    // violations' own order.
+    // Shards give each rule's violations in pieces: back in one order.
     let violations = sort_violations(stack(violations)?).context(|| "sorting violations".into())?;
     let mut rates = vec![merge_pass_rates(stack(rates)?).context(|| "pass rates".into())?];
     let found = apply_waivers(only_department_members(lake, violations)?, waivers)?;
@@ -337,6 +337,7 @@ pub fn audit(
             .context(|| format!("running queries/{}", q.file))?;
         let rows = metrics::collect(lf).context(|| format!("running queries/{}", q.file))?;
         let shaped = shape_violations(rows, &q, &in_period)
+            .and_then(sort_violations)
             .context(|| format!("queries/{} returned unexpected columns", q.file))?;
         violations.push(apply_waivers(shaped, waivers)?);
         if let Some(c) = checked {
@@ -539,35 +540,12 @@ fn shape_violations(df: DataFrame, q: &Query, months: &[String]) -> PolarsResult
             )
             .alias("notice_id"),
         ])
-        // A total order (every column that can differ), so the bytes do not depend on
-        // the order the engine produced the rows in.
-        .sort(
-            [
-                "period",
-                "department",
-                "order_id",
-                "entity_id",
-                "at",
-                "staff_id",
-                "evidence",
-            ],
-            SortMultipleOptions::default().with_nulls_last(false),
-        )
         .collect()
 }
 
-/// Rules run at a time. `LVYUE_RULE_WORKERS` sets it (a measuring knob for
-/// docs/performance.md).
-fn rule_workers() -> usize {
-    std::env::var("LVYUE_RULE_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(2)
-}
-
-/// The order of the violations table: rule, then the order within a rule
-/// ([`shape_violations`]'s).
+/// The order of the violations table: rule, period, department, order, entity, then
+/// time, person and evidence — every column that can differ, so the bytes do not
+/// depend on the order the engine or the shards produced the rows in.
 fn sort_violations(v: DataFrame) -> PolarsResult<DataFrame> {
     v.lazy()
         .sort(
