@@ -171,6 +171,102 @@ fn key_part(v: &Value) -> String {
     }
 }
 
+/// Rows read before their cells are parsed in parallel: enough to keep both cores
+/// busy, few enough that a chunk of the widest table stays a few MB.
+/// `LVYUE_PARSE_ROWS` lowers it so the tests cut small exports into many chunks.
+fn parse_chunk() -> usize {
+    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ROWS.get_or_init(|| crate::knob("LVYUE_PARSE_ROWS", 16_384))
+}
+
+/// One row's cells parsed by the contract, or the first reason it is quarantined.
+enum Parsed {
+    Row {
+        values: Vec<Value>,
+        /// The key's text (for the duplicate message) and its hash (for the index).
+        key: String,
+        hash: write::KeyHash,
+    },
+    Bad {
+        column: String,
+        raw: String,
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+/// How one file's fields map onto its table: what parsing a row needs, shared by the
+/// parsing threads.
+struct RowShape<'a> {
+    table: &'static Table,
+    /// Contract column index → input field index.
+    field_of: &'a [Option<usize>],
+    key_cols: &'a [usize],
+    headers: &'a [String],
+    tz: Tz,
+}
+
+impl RowShape<'_> {
+    /// Parses a row on its own: nothing here depends on other rows.
+    fn parse(&self, row: &read::RawRow) -> Parsed {
+        let t = self.table;
+        let bad = |column: &str, raw: &str, reason: &'static str, detail: String| Parsed::Bad {
+            column: column.to_string(),
+            raw: raw.to_string(),
+            reason,
+            detail,
+        };
+        if let Some((col, why)) = &row.problem {
+            return bad(col, "", reason::MALFORMED_ROW, why.clone());
+        }
+        let mut values = Vec::with_capacity(t.columns.len());
+        for (ci, c) in t.columns.iter().enumerate() {
+            let raw = self.field_of[ci]
+                .and_then(|f| row.cells.get(f))
+                .unwrap_or("");
+            let header = self.field_of[ci].map_or(c.name, |f| self.headers[f].as_str());
+            match parse::parse_value(raw, c.ty, self.tz) {
+                Ok(Value::Null) if c.required => {
+                    return bad(
+                        header,
+                        raw,
+                        reason::REQUIRED_EMPTY,
+                        format!("{} is required", c.name),
+                    );
+                }
+                Ok(Value::Null) => values.push(default_for(t.name, c.name).unwrap_or(Value::Null)),
+                Ok(v) => values.push(v),
+                Err(why) => {
+                    let r = match c.ty {
+                        ColType::Activity => reason::UNKNOWN_ACTIVITY,
+                        ColType::Department => reason::UNKNOWN_DEPARTMENT,
+                        _ => reason::UNPARSEABLE,
+                    };
+                    return bad(header, raw, r, format!("{}: {why}", c.name));
+                }
+            }
+        }
+        let key = self
+            .key_cols
+            .iter()
+            .map(|&k| key_part(&values[k]))
+            .collect::<Vec<_>>()
+            .join("\u{1f}");
+        let hash = write::key_hash(&key);
+        Parsed::Row { values, key, hash }
+    }
+}
+
+/// A quarantined row as it was read: header → cell text, as JSON.
+fn record_json(headers: &[String], row: &read::RawRow) -> String {
+    let m: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .zip(row.cells.iter().chain(std::iter::repeat("")))
+        .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
+        .collect();
+    serde_json::Value::Object(m).to_string()
+}
+
 /// An export being read: its rows come one at a time, from disk or from memory.
 struct Sheet {
     format: Format,
@@ -271,6 +367,8 @@ impl Acc {
 #[derive(Default)]
 struct Timing {
     probe: std::time::Duration,
+    read: std::time::Duration,
+    parse: std::time::Duration,
     spill: std::time::Duration,
     unknown: std::time::Duration,
 }
@@ -461,115 +559,100 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
         let pos = sheet.format.position_word();
         let headers = sheet.headers;
-        for row in sheet.rows {
-            let row = row?;
-            rec.rows_read += 1;
-            let record_json = || {
-                let m: serde_json::Map<String, serde_json::Value> = headers
-                    .iter()
-                    .zip(row.cells.iter().chain(std::iter::repeat("")))
-                    .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
-                    .collect();
-                serde_json::Value::Object(m).to_string()
-            };
-            let mut bad = |column: &str, raw: &str, reason: &'static str, detail: String| {
-                quarantine.push(QuarantineRow {
-                    table: t.name.to_string(),
-                    source_file: shown.clone(),
-                    source_sha256: sha.clone(),
-                    line: row.line,
-                    column: column.to_string(),
-                    raw_value: raw.to_string(),
-                    reason,
-                    detail: format!("{pos} {}: {detail}", row.line),
-                    record: record_json(),
-                });
-                rec.rows_quarantined += 1;
-            };
-            if let Some((col, why)) = &row.problem {
-                bad(col, "", reason::MALFORMED_ROW, why.clone());
-                continue;
+        let shape = RowShape {
+            table: t,
+            field_of: &field_of,
+            key_cols: &key_cols,
+            headers: &headers,
+            tz: lake.tz,
+        };
+        let mut rows = sheet.rows;
+        loop {
+            // Cells are parsed a chunk at a time on every core; what depends on earlier
+            // rows (keys seen, quarantine, row numbers) is then applied in file order,
+            // so the result is the same as parsing one row after another.
+            let t0 = std::time::Instant::now();
+            let chunk: Vec<read::RawRow> =
+                rows.by_ref().take(parse_chunk()).collect::<Result<_>>()?;
+            timing.read += t0.elapsed();
+            if chunk.is_empty() {
+                break;
             }
-            let mut values = Vec::with_capacity(t.columns.len());
-            let mut failed = false;
-            for (ci, c) in t.columns.iter().enumerate() {
-                let raw = field_of[ci].and_then(|f| row.cells.get(f)).unwrap_or("");
-                let header = field_of[ci].map_or(c.name, |f| headers[f].as_str());
-                match parse::parse_value(raw, c.ty, lake.tz) {
-                    Ok(Value::Null) if c.required => {
-                        bad(
-                            header,
-                            raw,
-                            reason::REQUIRED_EMPTY,
-                            format!("{} is required", c.name),
-                        );
-                        failed = true;
-                        break;
+            let t0 = std::time::Instant::now();
+            let parsed: Vec<Parsed> = {
+                use rayon::prelude::*;
+                chunk.par_iter().map(|row| shape.parse(row)).collect()
+            };
+            timing.parse += t0.elapsed();
+            for (row, parsed) in chunk.iter().zip(parsed) {
+                rec.rows_read += 1;
+                let mut bad = |column: &str, raw: &str, reason: &'static str, detail: String| {
+                    quarantine.push(QuarantineRow {
+                        table: t.name.to_string(),
+                        source_file: shown.clone(),
+                        source_sha256: sha.clone(),
+                        line: row.line,
+                        column: column.to_string(),
+                        raw_value: raw.to_string(),
+                        reason,
+                        detail: format!("{pos} {}: {detail}", row.line),
+                        record: record_json(&headers, row),
+                    });
+                    rec.rows_quarantined += 1;
+                };
+                let (values, key, hash) = match parsed {
+                    Parsed::Bad {
+                        column,
+                        raw,
+                        reason,
+                        detail,
+                    } => {
+                        bad(&column, &raw, reason, detail);
+                        continue;
                     }
-                    Ok(Value::Null) => {
-                        values.push(default_for(t.name, c.name).unwrap_or(Value::Null))
-                    }
-                    Ok(v) => values.push(v),
-                    Err(why) => {
-                        let r = match c.ty {
-                            ColType::Activity => reason::UNKNOWN_ACTIVITY,
-                            ColType::Department => reason::UNKNOWN_DEPARTMENT,
-                            _ => reason::UNPARSEABLE,
-                        };
-                        bad(header, raw, r, format!("{}: {why}", c.name));
-                        failed = true;
-                        break;
-                    }
+                    Parsed::Row { values, key, hash } => (values, key, hash),
+                };
+                // One map serves both checks: a key seen earlier in this file is a
+                // duplicate (quarantined), one seen in an earlier file is a correction
+                // (replaces it).
+                let replaced = acc.key_index.get(&hash).map(|&r| r as usize);
+                if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
+                    let kc = t.key.join("+");
+                    bad(
+                        &kc,
+                        &key.replace('\u{1f}', "+"),
+                        reason::DUPLICATE_KEY,
+                        format!("same {kc} as {pos} {} of this file", acc.lines[first]),
+                    );
+                    continue;
                 }
-            }
-            if failed {
-                continue;
-            }
-            let key = key_cols
-                .iter()
-                .map(|&k| key_part(&values[k]))
-                .collect::<Vec<_>>()
-                .join("\u{1f}");
-            let hash = write::key_hash(&key);
-            // One map serves both checks: a key seen earlier in this file is a duplicate
-            // (quarantined), one seen in an earlier file is a correction (replaces it).
-            let replaced = acc.key_index.get(&hash).map(|&r| r as usize);
-            if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
-                let kc = t.key.join("+");
-                bad(
-                    &kc,
-                    &key.replace('\u{1f}', "+"),
-                    reason::DUPLICATE_KEY,
-                    format!("same {kc} as {pos} {} of this file", acc.lines[first]),
-                );
-                continue;
-            }
-            if let Some(prev) = replaced {
-                acc.live[prev] = false;
-                rec.rows_replaced += 1;
-            }
-            // Row numbers are u32 to halve the index: 4 billion rows of one table per
-            // ingest, far beyond a year of the largest exports.
-            let Ok(row_no) = u32::try_from(acc.live.len()) else {
-                return Err(Error::Usage(format!(
-                    "more than {} rows of {} in one ingest: ingest the exports in parts",
-                    u32::MAX,
-                    t.name
-                )));
-            };
-            acc.key_index.insert(hash, row_no);
-            acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
-            acc.origin.push(src_idx as u32);
-            acc.live.push(true);
-            acc.replaced_in_batch.push(replaced.is_some());
-            for (b, v) in acc.builders.iter_mut().zip(values) {
-                b.push(v);
-            }
-            rec.rows_stored += 1;
-            if acc.live.len() - acc.buffered_from >= spill_rows() {
-                let t0 = std::time::Instant::now();
-                acc.spill(&spill_dir.0)?;
-                timing.spill += t0.elapsed();
+                if let Some(prev) = replaced {
+                    acc.live[prev] = false;
+                    rec.rows_replaced += 1;
+                }
+                // Row numbers are u32 to halve the index: 4 billion rows of one table per
+                // ingest, far beyond a year of the largest exports.
+                let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                    return Err(Error::Usage(format!(
+                        "more than {} rows of {} in one ingest: ingest the exports in parts",
+                        u32::MAX,
+                        t.name
+                    )));
+                };
+                acc.key_index.insert(hash, row_no);
+                acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
+                acc.origin.push(src_idx as u32);
+                acc.live.push(true);
+                acc.replaced_in_batch.push(replaced.is_some());
+                for (b, v) in acc.builders.iter_mut().zip(values) {
+                    b.push(v);
+                }
+                rec.rows_stored += 1;
+                if acc.live.len() - acc.buffered_from >= spill_rows() {
+                    let t0 = std::time::Instant::now();
+                    acc.spill(&spill_dir.0)?;
+                    timing.spill += t0.elapsed();
+                }
             }
         }
         debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
@@ -621,9 +704,18 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let txn = write::commit(&mut lake, request)?;
     if std::env::var_os("LVYUE_TIMING").is_some() {
         eprintln!(
-            "ingest: probe {:.1} s, read+parse {:.1} s, spill {:.1} s, unknown orders {:.1} s, commit {:.1} s",
+            "ingest: probe {:.1} s, read {:.1} s, parse {:.1} s, keys+columns {:.1} s, spill {:.1} s, unknown orders {:.1} s, commit {:.1} s",
             timing.probe.as_secs_f64(),
-            (started.elapsed() - timing.probe - timing.spill - timing.unknown - t0.elapsed()).as_secs_f64(),
+            timing.read.as_secs_f64(),
+            timing.parse.as_secs_f64(),
+            (started.elapsed()
+                - timing.probe
+                - timing.read
+                - timing.parse
+                - timing.spill
+                - timing.unknown
+                - t0.elapsed())
+            .as_secs_f64(),
             timing.spill.as_secs_f64(),
             timing.unknown.as_secs_f64(),
             t0.elapsed().as_secs_f64()

@@ -218,10 +218,11 @@ pub fn compute(
         let part = staged.shard(shard)?;
         if timing {
             eprintln!(
-                "shard {}/{}: staged at {:.2} s",
+                "shard {}/{}: staged at {:.2} s, {} MB resident",
                 shard.index + 1,
                 shard.count,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                crate::resident_mb()
             );
         }
         for q in queries::metrics() {
@@ -303,7 +304,10 @@ impl Items {
         self.codes
             .extend(crate::frame::texts(&df, "kpi")?.into_iter().flatten());
         let part = match &self.scratch {
-            None => Part::Memory(df),
+            // Items held to the end must not pin the scans they came from.
+            None => {
+                Part::Memory(crate::frame::unshare_strings(df).context(|| "holding items".into())?)
+            }
             Some(dir) => {
                 let path = dir.0.join(format!("part-{:05}.parquet", self.parts.len()));
                 // Sorted by KPI, so the writer's per-KPI reads skip other row groups.

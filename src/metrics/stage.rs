@@ -332,8 +332,23 @@ impl Staged {
                                 .context(|| "shipments of a shard".into())?
                                 .as_materialized_series()
                                 .clone();
-                            lf.clone()
-                                .filter(col("shipment_id").is_in(lit(ids).implode(true), false))
+                            // The ids' range is implied by the list, but unlike the list
+                            // the scan can test it against each row group's statistics
+                            // and skip the groups of other shards' shipments.
+                            let range = ids.str().ok().and_then(|s| {
+                                let lo = s.iter().flatten().min()?;
+                                let hi = s.iter().flatten().max()?;
+                                Some((lo.to_string(), hi.to_string()))
+                            });
+                            let lf = match range {
+                                Some((lo, hi)) => lf.clone().filter(
+                                    col("shipment_id")
+                                        .gt_eq(lit(lo))
+                                        .and(col("shipment_id").lt_eq(lit(hi))),
+                                ),
+                                None => lf.clone(),
+                            };
+                            lf.filter(col("shipment_id").is_in(lit(ids).implode(true), false))
                         }
                         None => lf.clone(),
                     }

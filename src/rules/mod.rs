@@ -260,10 +260,12 @@ pub fn audit(
                 .context(|| format!("running queries/{}", q.file))?;
             let found = metrics::collect(lf).context(|| format!("running queries/{}", q.file))?;
             let shaped = shape_violations(found, q, &in_period)
+                .and_then(crate::frame::unshare_strings)
                 .context(|| format!("queries/{} returned unexpected columns", q.file))?;
             let checked = checked
                 .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
             let rate = pass_rates(checked, q, &in_period)
+                .and_then(crate::frame::unshare_strings)
                 .context(|| format!("queries/{}: pass rates", q.file))?;
             if timing {
                 eprintln!(
@@ -301,6 +303,14 @@ pub fn audit(
                 .expect("every rule ran")?;
             violations.push(v);
             rates.push(rate);
+        }
+        if timing {
+            eprintln!(
+                "shard {}/{} done, {} MB resident",
+                shard.index + 1,
+                shard.count,
+                crate::resident_mb()
+            );
         }
     }
     let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {

@@ -427,10 +427,11 @@ fn a_lake_keeps_its_time_zone() {
 }
 
 #[test]
-fn spilling_to_disk_changes_nothing_in_the_lake() {
-    // A generated company plus, in the same ingest, a corrected re-export of three
-    // orders (new amounts): ingested with the default buffer and with spills of 500
-    // rows, the lakes and the summaries are the same.
+fn spilling_to_disk_and_parsing_in_chunks_change_nothing_in_the_lake() {
+    // A generated company (with its planted bad rows) plus, in the same ingest, a
+    // corrected re-export of three orders (new amounts): ingested with the default
+    // buffer and chunks, and with spills of 500 rows and cells parsed 7 rows at a time
+    // in parallel, the lakes, the quarantine and the summaries are the same.
     let w = Workdir::new();
     w.ok(&[
         "gen", "--orders", "3000", "--start", "2025-04", "--months", "2", "--seed", "5", "--out",
@@ -446,17 +447,29 @@ fn spilling_to_disk_changes_nothing_in_the_lake() {
         fix.push('\n');
     }
     w.write("z/orders-fix.csv", &fix);
-    let run = |lake: &str, spill: &str| -> (String, String) {
+    // Two rows to quarantine, chunks apart: an amount that is not money, and the first
+    // order again at the end of the file (a duplicate key).
+    let mut lines: Vec<String> = orders.lines().map(str::to_string).collect();
+    let mut f: Vec<String> = lines[2000].split(',').map(str::to_string).collect();
+    f[10] = "12.3x".into();
+    lines[2000] = f.join(",");
+    lines.push(lines[1].clone());
+    w.write("g/orders.csv", &(lines.join("\n") + "\n"));
+    let run = |lake: &str, spill: &str, chunk: &str| -> (String, String) {
         let o = w.run_env(
             &["ingest", "g", "z", "--lake", lake],
-            &[("LVYUE_SPILL_ROWS", spill), ("LVYUE_TIMING", "1")],
+            &[
+                ("LVYUE_SPILL_ROWS", spill),
+                ("LVYUE_PARSE_ROWS", chunk),
+                ("LVYUE_TIMING", "1"),
+            ],
         );
         assert!(o.status.success(), "{}", stderr(&o));
         let err = stderr(&o);
         (String::from_utf8(o.stdout).unwrap(), err)
     };
-    let (whole, whole_err) = run("whole", "100000000");
-    let (spilled, spilled_err) = run("spilled", "500");
+    let (whole, whole_err) = run("whole", "100000000", "100000000");
+    let (spilled, spilled_err) = run("spilled", "500", "7");
     let spills = |err: &str| -> usize {
         err.lines()
             .find_map(|l| {
@@ -491,6 +504,22 @@ fn spilling_to_disk_changes_nothing_in_the_lake() {
         assert_eq!(ta, tb);
         assert!(da.equals_missing(db), "{ta} differs");
     }
+    assert!(
+        whole.contains(
+            "orders.csv: orders [csv, UTF-8] ingested: read 3001 = stored 2999 + quarantined 2;"
+        ),
+        "{whole}"
+    );
     let amounts = table(&w.path("spilled"), "orders");
-    assert_eq!(amounts.height(), 3000);
+    assert_eq!(amounts.height(), 2999);
+    let (qa, qb) = (quarantine(&w.path("whole")), quarantine(&w.path("spilled")));
+    let reasons = lvyue::frame::texts(&qb, "reason").unwrap();
+    assert_eq!(
+        reasons,
+        vec![
+            Some("unparseable value".into()),
+            Some("duplicate key".into())
+        ]
+    );
+    assert!(qa.equals_missing(&qb), "quarantines differ");
 }
