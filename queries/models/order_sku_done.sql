@@ -9,12 +9,19 @@
 WITH ordered AS (
   SELECT order_id, sku, SUM(quantity) AS qty FROM order_lines GROUP BY order_id, sku
 ),
-delivered AS (
-  SELECT s.order_id, l.sku, s.delivered_at,
-         SUM(l.quantity) OVER (PARTITION BY s.order_id, l.sku ORDER BY s.delivered_at, s.shipment_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty
+delivered_lines AS (
+  SELECT s.order_id, l.sku, s.delivered_at, s.shipment_id, l.quantity
   FROM shipments s JOIN shipment_lines l ON l.shipment_id = s.shipment_id
   WHERE s.delivered_at IS NOT NULL
+),
+-- The running delivered quantity per order and sku (delivery time, then shipment id),
+-- as a self-join rather than an ordered SUM window: the same sums, faster on polars.
+delivered AS (
+  SELECT a.order_id, a.sku, a.delivered_at, a.shipment_id, SUM(b.quantity) AS cum_qty
+  FROM delivered_lines a JOIN delivered_lines b ON b.order_id = a.order_id AND b.sku = a.sku
+  WHERE b.delivered_at < a.delivered_at
+     OR (b.delivered_at = a.delivered_at AND b.shipment_id <= a.shipment_id)
+  GROUP BY a.order_id, a.sku, a.delivered_at, a.shipment_id
 ),
 reached AS (
   SELECT d.order_id, d.sku, MIN(d.delivered_at) AS done_at

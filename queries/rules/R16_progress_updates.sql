@@ -30,18 +30,24 @@ intervals AS (
   FROM bounds
 ),
 points AS (
-  SELECT order_id, signed_at AS point_at, 0 AS is_end FROM intervals
+  SELECT order_id, signed_at AS point_at, 0 AS is_end, '' AS tie FROM intervals
   UNION ALL
-  SELECT e.order_id, e.occurred_at AS point_at, 0 AS is_end
+  SELECT e.order_id, e.occurred_at AS point_at, 0 AS is_end, e.event_id AS tie
   FROM order_events e JOIN intervals i ON i.order_id = e.order_id
   WHERE e.activity = 'progress_update_sent' AND e.occurred_at > i.signed_at AND e.occurred_at < i.end_at
   UNION ALL
-  SELECT order_id, end_at AS point_at, 1 AS is_end FROM intervals
+  SELECT order_id, end_at AS point_at, 1 AS is_end, '' AS tie FROM intervals
 ),
+-- Each point's predecessor is the latest earlier point (ties broken by is_end, then the
+-- event id): the LAG over (point_at, is_end) written as a self-join, which polars runs
+-- several times faster than its ordered window; tests/it/props.rs checks they agree.
 gaps AS (
-  SELECT p.order_id, p.point_at AS gap_end, p.is_end,
-         LAG(p.point_at) OVER (PARTITION BY p.order_id ORDER BY p.point_at, p.is_end) AS gap_start
-  FROM points p
+  SELECT p.order_id, p.point_at AS gap_end, p.is_end, MAX(q.point_at) AS gap_start
+  FROM points p JOIN points q ON q.order_id = p.order_id
+  WHERE q.point_at < p.point_at
+     OR (q.point_at = p.point_at AND q.is_end < p.is_end)
+     OR (q.point_at = p.point_at AND q.is_end = p.is_end AND q.tie < p.tie)
+  GROUP BY p.order_id, p.point_at, p.is_end, p.tie
 ),
 checked AS (
   SELECT 'cs' AS department,

@@ -428,7 +428,16 @@ pub fn run_query_capturing(
     if let Some(with) = q.with.take() {
         for cte in with.cte_tables {
             // Materialised once: a CTE referenced several times is not recomputed.
+            let t = std::time::Instant::now();
             let df = collect(ctx.execute(&cte.query.to_string())?)?;
+            if std::env::var_os("LVYUE_TIMING_CTE").is_some() {
+                eprintln!(
+                    "  cte {}: {:.2} s, {} rows",
+                    cte.alias.name.value,
+                    t.elapsed().as_secs_f64(),
+                    df.height()
+                );
+            }
             if capture == Some(cte.alias.name.value.as_str()) {
                 captured = Some(df.clone());
             }

@@ -254,3 +254,146 @@ proptest! {
         }
     }
 }
+
+/// The text of the CTE `name` of a query file (its policy placeholders filled in).
+fn cte(sql: &str, name: &str) -> String {
+    use sqlparser::ast::Statement;
+    let sql = sql
+        .replace("{as_of}", "TIMESTAMP '2026-01-01 00:00:00'")
+        .replace("{update_days}", "7");
+    let mut stmts =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::GenericDialect, &sql).unwrap();
+    let Some(Statement::Query(q)) = stmts.pop() else {
+        panic!("not a query")
+    };
+    q.with
+        .unwrap()
+        .cte_tables
+        .into_iter()
+        .find(|c| c.alias.name.value == name)
+        .unwrap_or_else(|| panic!("no CTE {name}"))
+        .query
+        .to_string()
+}
+
+fn query_sql(file: &str) -> &'static str {
+    lvyue::queries::rules()
+        .into_iter()
+        .chain(lvyue::queries::models())
+        .find(|q| q.file == file)
+        .unwrap_or_else(|| panic!("no {file}"))
+        .sql
+}
+
+/// Runs `sql` over `tables` and returns its rows as sorted text lines.
+fn rows_of(tables: &[(&str, &DataFrame)], sql: &str, cols: &[&str]) -> Vec<String> {
+    let mut ctx = polars::sql::SQLContext::new();
+    for (name, df) in tables {
+        ctx.register(name, (*df).clone().lazy());
+    }
+    let df = ctx.execute(sql).unwrap().collect().unwrap();
+    let texts: Vec<Vec<Option<String>>> = cols
+        .iter()
+        .map(|c| lvyue::frame::texts(&df, c).unwrap())
+        .collect();
+    let mut out: Vec<String> = (0..df.height())
+        .map(|i| {
+            texts
+                .iter()
+                .map(|t| t[i].clone().unwrap_or_else(|| "∅".into()))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn datetimes(name: &str, minutes: Vec<i64>) -> Column {
+    Column::new(
+        name.into(),
+        minutes.iter().map(|m| m * 60_000_000).collect::<Vec<i64>>(),
+    )
+    .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+    .unwrap()
+}
+
+use polars::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// R16's gaps are written as a self-join (MAX of the earlier points) instead of
+    /// LAG: polars runs the join several times faster. On points drawn from a few
+    /// minutes — so instants tie often, between updates and with the interval's ends —
+    /// the query's CTE gives exactly the gaps LAG gives.
+    #[test]
+    fn r16_gaps_equal_the_lag_window(orders in prop::collection::vec((0i64..6, 0i64..6, prop::collection::vec(0i64..6, 0..6)), 1..5)) {
+        // Per order: its signing (is_end 0), its end (is_end 1) and its updates (is_end
+        // 0, tie-broken by event id), all within six minutes.
+        let mut rows: Vec<(String, i64, i32, String)> = Vec::new();
+        for (k, (signed, end, updates)) in orders.iter().enumerate() {
+            let o = format!("O{k}");
+            rows.push((o.clone(), *signed, 0, String::new()));
+            rows.push((o.clone(), *end, 1, String::new()));
+            for (u, at) in updates.iter().enumerate() {
+                rows.push((o.clone(), *at, 0, format!("E{k}-{u}")));
+            }
+        }
+        let n = rows.len();
+        let df = DataFrame::new(n, vec![
+            Column::new("order_id".into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
+            datetimes("point_at", rows.iter().map(|r| r.1).collect()),
+            Column::new("is_end".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+            Column::new("tie".into(), rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>()),
+        ]).unwrap();
+        let cols = ["order_id", "gap_end", "is_end", "gap_start"];
+        let lag = rows_of(&[("points", &df)], "SELECT * FROM (SELECT p.order_id, p.point_at AS gap_end, p.is_end, \
+            LAG(p.point_at) OVER (PARTITION BY p.order_id ORDER BY p.point_at, p.is_end) AS gap_start \
+            FROM points p) g WHERE gap_start IS NOT NULL", &cols);
+        let join = rows_of(&[("points", &df)], &cte(query_sql("rules/R16_progress_updates.sql"), "gaps"), &cols);
+        prop_assert_eq!(join, lag);
+    }
+
+    /// R13's cumulative shipped quantity and order_sku_done's cumulative delivered
+    /// quantity are self-joins instead of running SUM windows; on lines with shared
+    /// instants they give the window's sums.
+    #[test]
+    fn cumulative_quantities_equal_the_running_sum_window(lines in prop::collection::vec((0u8..3, 0u8..3, 0i64..4, 1i64..5), 1..30)) {
+        // One line per shipment and sku (the table's key): drop repeats.
+        let mut seen = std::collections::BTreeSet::new();
+        let lines: Vec<_> = lines.into_iter().enumerate()
+            .map(|(i, (o, sku, at, q))| (o, format!("SH{o}-{}", i % 5), sku, at, q))
+            .filter(|l| seen.insert((l.1.clone(), l.2)))
+            .collect();
+        let n = lines.len();
+        let ship_lines = DataFrame::new(n, vec![
+            Column::new("shipment_id".into(), lines.iter().map(|l| l.1.clone()).collect::<Vec<_>>()),
+            Column::new("order_id".into(), lines.iter().map(|l| format!("O{}", l.0)).collect::<Vec<_>>()),
+            datetimes("shipped_at", lines.iter().map(|l| l.3).collect()),
+            Column::new("handled_by".into(), vec!["L1"; n]),
+            Column::new("sku".into(), lines.iter().map(|l| format!("K{}", l.2)).collect::<Vec<_>>()),
+            Column::new("quantity".into(), lines.iter().map(|l| l.4).collect::<Vec<_>>()),
+        ]).unwrap();
+        // A shipment's lines share its instant: take the first line's.
+        let ship_lines = ship_lines.lazy()
+            .with_column(col("shipped_at").first().over([col("shipment_id")]).unwrap())
+            .collect().unwrap();
+        let window = "SELECT shipment_id, sku, SUM(quantity) OVER (PARTITION BY order_id, sku \
+            ORDER BY shipped_at, shipment_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_qty \
+            FROM ship_lines";
+        let cols = ["shipment_id", "sku", "cum_qty"];
+        let expected = rows_of(&[("ship_lines", &ship_lines)], window, &cols);
+        let r13 = rows_of(&[("ship_lines", &ship_lines)], &cte(query_sql("rules/R13_preship.sql"), "lines"), &cols);
+        prop_assert_eq!(&r13, &expected);
+        let delivered = ship_lines.clone().lazy()
+            .rename(["shipped_at"], ["delivered_at"], true)
+            .collect().unwrap();
+        let by_model = rows_of(
+            &[("delivered_lines", &delivered)],
+            &cte(query_sql("models/order_sku_done.sql"), "delivered"),
+            &cols,
+        );
+        prop_assert_eq!(by_model, expected);
+    }
+}
