@@ -612,11 +612,23 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                     }
                     Parsed::Row { values, key, hash } => (values, key, hash),
                 };
+                // Row numbers are u32 to halve the index: 4 billion rows of one table per
+                // ingest, far beyond a year of the largest exports.
+                let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                    return Err(Error::Usage(format!(
+                        "more than {} rows of {} in one ingest: ingest the exports in parts",
+                        u32::MAX,
+                        t.name
+                    )));
+                };
                 // One map serves both checks: a key seen earlier in this file is a
                 // duplicate (quarantined), one seen in an earlier file is a correction
-                // (replaces it).
-                let replaced = acc.key_index.get(&hash).map(|&r| r as usize);
+                // (replaces it). Inserting first probes the map once per row (the
+                // index is far larger than the caches); a duplicate, rare, puts the
+                // first row back.
+                let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
                 if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
+                    acc.key_index.insert(hash, first as u32);
                     let kc = t.key.join("+");
                     bad(
                         &kc,
@@ -630,16 +642,6 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                     acc.live[prev] = false;
                     rec.rows_replaced += 1;
                 }
-                // Row numbers are u32 to halve the index: 4 billion rows of one table per
-                // ingest, far beyond a year of the largest exports.
-                let Ok(row_no) = u32::try_from(acc.live.len()) else {
-                    return Err(Error::Usage(format!(
-                        "more than {} rows of {} in one ingest: ingest the exports in parts",
-                        u32::MAX,
-                        t.name
-                    )));
-                };
-                acc.key_index.insert(hash, row_no);
                 acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
                 acc.origin.push(src_idx as u32);
                 acc.live.push(true);
