@@ -304,10 +304,7 @@ impl Items {
         self.codes
             .extend(crate::frame::texts(&df, "kpi")?.into_iter().flatten());
         let part = match &self.scratch {
-            // Items held to the end must not pin the scans they came from.
-            None => {
-                Part::Memory(crate::frame::unshare_strings(df).context(|| "holding items".into())?)
-            }
+            None => Part::Memory(df),
             Some(dir) => {
                 let path = dir.0.join(format!("part-{:05}.parquet", self.parts.len()));
                 // Sorted by KPI, so the writer's per-KPI reads skip other row groups.
