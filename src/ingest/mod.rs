@@ -174,10 +174,7 @@ fn key_part(v: &Value) -> String {
 /// Rows read before their cells are parsed in parallel: enough to keep both cores
 /// busy, few enough that a chunk of the widest table stays a few MB.
 /// `LVYUE_PARSE_ROWS` lowers it so the tests cut small exports into many chunks.
-fn parse_chunk() -> usize {
-    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *ROWS.get_or_init(|| crate::knob("LVYUE_PARSE_ROWS", 16_384))
-}
+const PARSE_ROWS: usize = 16_384;
 
 /// One row's cells parsed by the contract, or the first reason it is quarantined.
 enum Parsed {
@@ -277,10 +274,7 @@ struct Sheet {
 
 /// Rows a table holds in memory before they are spilled to Parquet;
 /// `LVYUE_SPILL_ROWS` lowers it so the tests exercise spilling on small exports.
-fn spill_rows() -> usize {
-    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *ROWS.get_or_init(|| crate::knob("LVYUE_SPILL_ROWS", 1 << 20))
-}
+const SPILL_ROWS: usize = 1 << 20;
 
 /// Rows of one table collected in this ingest: the latest rows in column builders, the
 /// rest spilled by partition under `<lake>/_txn/spill/` (discarded with an interrupted
@@ -460,6 +454,9 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let mut seen_hashes: HashMap<String, usize> = HashMap::new();
 
     let started = std::time::Instant::now();
+    // Read once here, not per row.
+    let parse_rows = crate::knob("LVYUE_PARSE_ROWS", PARSE_ROWS);
+    let spill_rows = crate::knob("LVYUE_SPILL_ROWS", SPILL_ROWS);
     let mut timing = Timing::default();
     let spill_dir = SpillDir(lake.root.join(crate::lake::txn::TXN_DIR).join("spill"));
     std::fs::create_dir_all(&spill_dir.0).at(&spill_dir.0)?;
@@ -572,8 +569,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             // rows (keys seen, quarantine, row numbers) is then applied in file order,
             // so the result is the same as parsing one row after another.
             let t0 = std::time::Instant::now();
-            let chunk: Vec<read::RawRow> =
-                rows.by_ref().take(parse_chunk()).collect::<Result<_>>()?;
+            let chunk: Vec<read::RawRow> = rows.by_ref().take(parse_rows).collect::<Result<_>>()?;
             timing.read += t0.elapsed();
             if chunk.is_empty() {
                 break;
@@ -650,7 +646,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                     b.push(v);
                 }
                 rec.rows_stored += 1;
-                if acc.live.len() - acc.buffered_from >= spill_rows() {
+                if acc.live.len() - acc.buffered_from >= spill_rows {
                     let t0 = std::time::Instant::now();
                     acc.spill(&spill_dir.0)?;
                     timing.spill += t0.elapsed();
