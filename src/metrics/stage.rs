@@ -195,6 +195,14 @@ enum Split {
     Every,
 }
 
+/// The split of a staged table by its name (models and `activity_ranks`: every shard).
+fn split_named(name: &str) -> Split {
+    TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .map_or(Split::Every, split_of)
+}
+
 fn split_of(t: &crate::ingest::contract::Table) -> Split {
     if t.columns.iter().any(|c| c.name == "order_id") {
         return Split::Order;
@@ -296,17 +304,127 @@ impl Staged {
             .collect())
     }
 
+    /// The staged tables restricted to the orders with a row holding, in a column with
+    /// a cutoff, an instant at or after it (a date counts from its midnight, a day
+    /// early); rows without an order are all kept, and lines of
+    /// shipments follow their shipment. With the cutoffs of `rules::reach` the rules
+    /// give the same items in the period as over every order (docs/decisions.md, "Order
+    /// pruning"). The kept rows are read into memory, holding only the columns `named`;
+    /// so when more than half the window's orders would be kept, nothing is (`None`):
+    /// the window's scans serve as they are. Else the kept tables and how many orders.
+    pub fn keep_orders(
+        &self,
+        cutoffs: &crate::rules::reach::Cutoffs,
+        named: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<(Staged, u64)>> {
+        let mut reaching: Vec<LazyFrame> = Vec::new();
+        for t in TABLES {
+            let Some(cuts) = cutoffs.get(t.name) else {
+                continue;
+            };
+            let instants: Vec<Expr> = t
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    let cut = cuts.get(c.name)?;
+                    match c.ty {
+                        ColType::Timestamp => Some(
+                            col(c.name)
+                                .cast(DataType::Int64)
+                                .gt_eq(lit(micros_of(*cut))),
+                        ),
+                        ColType::Date => {
+                            let day = (*cut - chrono::Duration::days(1)).date();
+                            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+                            let days = (day - epoch).num_days() as i32;
+                            Some(col(c.name).cast(DataType::Int32).gt_eq(lit(days)))
+                        }
+                        _ => None,
+                    }
+                })
+                .collect();
+            match split_of(t) {
+                Split::Order if !instants.is_empty() => {
+                    if let Some(lf) = self.table(t.name) {
+                        reaching.push(
+                            lf.clone()
+                                .filter(
+                                    col("order_id").is_not_null().and(
+                                        any_horizontal(instants)
+                                            .context(|| format!("instants of {}", t.name))?,
+                                    ),
+                                )
+                                .select([col("order_id")])
+                                .unique(None, UniqueKeepStrategy::Any),
+                        );
+                    }
+                }
+                // Lines reach their order only through their shipment: were they to
+                // hold instants, this would not see them, so nothing is pruned. Tables
+                // without orders are never pruned; their instants date no order's item.
+                Split::Shipment if !instants.is_empty() => return Ok(None),
+                _ => {}
+            }
+        }
+        if reaching.is_empty() {
+            return Ok(None);
+        }
+        let ids = super::collect(
+            concat(reaching, UnionArgs::default())
+                .context(|| "orders in reach".into())?
+                .unique(None, UniqueKeepStrategy::Any),
+        )
+        .context(|| "orders in reach".into())?;
+        let ids = ids
+            .column("order_id")
+            .context(|| "orders in reach".into())?
+            .as_materialized_series()
+            .clone();
+        let kept = ids.len() as u64;
+        if kept * 2 > self.order_rows {
+            return Ok(None);
+        }
+        let mut tables = Vec::new();
+        for (name, lf) in &self.tables {
+            // Materialised once: the queries then read the kept rows from memory instead
+            // of matching every row of the window against the kept ids, query by query.
+            let lf = match split_named(name) {
+                Split::Order => in_reach(lf, name, "order_id", &ids, named)?.lazy(),
+                _ => lf.clone(),
+            };
+            tables.push((name.clone(), lf));
+        }
+        // Lines follow their shipments: the ids of the kept ones.
+        if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
+            if let Some((_, ships)) = tables.iter().find(|(n, _)| n == "shipments") {
+                let s = shipment_ids(ships.clone())?;
+                let lines = in_reach(&tables[i].1, "shipment_lines", "shipment_id", &s, named)?;
+                tables[i].1 = lines.lazy();
+            }
+        }
+        Ok(Some((
+            Staged {
+                tables,
+                order_rows: kept,
+                files_read: self.files_read.clone(),
+                registry: self.registry.clone(),
+            },
+            kept,
+        )))
+    }
+
+    /// Rows of `orders` in the files read (the manifest's count).
+    pub fn orders_in_window(&self) -> u64 {
+        self.order_rows
+    }
+
     /// The tables of one shard, with the shared models (queries/models/) computed over
     /// them.
     pub fn shard(&self, shard: &Shard) -> Result<Staged> {
         let mut tables = Vec::new();
         let whole = shard.count == 1;
         for (name, lf) in &self.tables {
-            let split = TABLES
-                .iter()
-                .find(|t| t.name == name.as_str())
-                .map_or(Split::Every, split_of);
-            let lf = match split {
+            let lf = match split_named(name) {
                 _ if whole => lf.clone(),
                 Split::Every => lf.clone(),
                 Split::First if shard.index == 0 => lf.clone(),
@@ -325,13 +443,7 @@ impl Staged {
                             });
                     match shipments {
                         Some(s) => {
-                            let ids = super::collect(s.select([col("shipment_id")]))
-                                .context(|| "shipments of a shard".into())?;
-                            let ids = ids
-                                .column("shipment_id")
-                                .context(|| "shipments of a shard".into())?
-                                .as_materialized_series()
-                                .clone();
+                            let ids = shipment_ids(s)?;
                             // The ids' range is implied by the list, but unlike the list
                             // the scan can test it against each row group's statistics
                             // and skip the groups of other shards' shipments.
@@ -348,7 +460,7 @@ impl Staged {
                                 ),
                                 None => lf.clone(),
                             };
-                            lf.filter(col("shipment_id").is_in(lit(ids).implode(true), false))
+                            with_keys(lf, "shipment_id", &ids, false)?
                         }
                         None => lf.clone(),
                     }
@@ -372,6 +484,77 @@ impl Staged {
         }
         Ok(staged)
     }
+}
+
+/// The rows of `lf` whose `key` is empty or one of `ids`, in their order, with the
+/// columns the queries name, in memory.
+fn in_reach(
+    lf: &LazyFrame,
+    name: &str,
+    key: &str,
+    ids: &Series,
+    named: &dyn Fn(&str) -> bool,
+) -> Result<DataFrame> {
+    let kept = with_keys(lf.clone(), key, ids, true)?.select(used_columns(name, named));
+    // Text copied out of the window's buffers, or the kept rows would hold every
+    // decoded row's text alive.
+    super::collect(kept)
+        .and_then(crate::frame::unshare_strings)
+        .context(|| format!("{name} in reach"))
+}
+
+/// The rows of `lf` whose `key` is one of `ids` (or empty, with `empty`), in their
+/// order. A join: polars' `is_in` against a list of a million ids (10M orders) is many
+/// times slower.
+fn with_keys(lf: LazyFrame, key: &str, ids: &Series, empty: bool) -> Result<LazyFrame> {
+    const MARK: &str = "__lvyue_kept";
+    let marks = DataFrame::new(
+        ids.len(),
+        vec![
+            Column::from(ids.clone().with_name(key.into())),
+            Column::new(MARK.into(), vec![true; ids.len()]),
+        ],
+    )
+    .context(|| format!("{key}s kept"))?;
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    Ok(lf
+        .join(marks.lazy(), [col(key)], [col(key)], args)
+        .filter(
+            col(key)
+                .is_null()
+                .and(lit(empty))
+                .or(col(MARK).is_not_null()),
+        )
+        .drop(Selector::ByName {
+            names: std::sync::Arc::new([MARK.into()]),
+            strict: true,
+        }))
+}
+
+/// The ids of the shipments in `ships`.
+fn shipment_ids(ships: LazyFrame) -> Result<Series> {
+    let ids =
+        super::collect(ships.select([col("shipment_id")])).context(|| "shipment ids".into())?;
+    Ok(ids
+        .column("shipment_id")
+        .context(|| "shipment ids".into())?
+        .as_materialized_series()
+        .clone())
+}
+
+/// The columns of table `name` the queries name: what the kept tables hold, so text no
+/// rule reads (notes, names) is not decoded. The keys stay for the shards' filters.
+fn used_columns(name: &str, named: &dyn Fn(&str) -> bool) -> Vec<Expr> {
+    let t = TABLES
+        .iter()
+        .find(|t| t.name == name)
+        .expect("a contract table");
+    t.columns
+        .iter()
+        .filter(|c| named(c.name) || t.key.contains(&c.name) || c.name == "order_id")
+        .map(|c| col(c.name))
+        .collect()
 }
 
 /// The same as-of view of the lake as DuckDB SQL: one `CREATE OR REPLACE VIEW` per

@@ -19,6 +19,7 @@ use crate::policy::{Clock, Policy};
 use crate::queries::{self, Query};
 
 pub mod notices;
+pub mod reach;
 
 /// Column names of the `violations` table: the spec's, in its order, then the waiver
 /// columns.
@@ -168,6 +169,18 @@ pub struct Audit {
     /// Order-id shards the rules ran in (1 unless the lake is large; results do not
     /// depend on it).
     pub shards: usize,
+    pub orders: OrdersJudged,
+}
+
+/// How many orders a run judged: a month's audit leaves out those of its window that
+/// can have no item in the month (see `reach`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrdersJudged {
+    /// Rows of `orders` in the partitions read.
+    pub in_window: u64,
+    /// Orders judged when some were left out (ids from every table, so it may count
+    /// orders whose `orders` row lies before the window); `None`: all were judged.
+    pub judged: Option<u64>,
 }
 
 /// The optional columns a rule needs (its `needs` header) that the lake's exports of
@@ -250,9 +263,35 @@ pub fn audit(
     // A rule's violations and its pass rates.
     type RuleResult = Result<(DataFrame, DataFrame)>;
     // Each shard's rules, then the next shard's: a shard's plans are what fits in memory.
-    let shards = staged.shards()?;
+    // A month's window holds four months of orders, most of them done with before the
+    // month: only the orders that can still have an item in it are judged (reach.rs). A
+    // year's window is mostly the year itself, so it is judged whole. `LVYUE_PRUNE=off`
+    // judges every order of the window (the tests compare the two).
+    let started = std::time::Instant::now();
+    let pruned = match period {
+        Period::Month(..) if !std::env::var("LVYUE_PRUNE").is_ok_and(|v| v == "off") => {
+            let from = period.first_day().and_time(chrono::NaiveTime::MIN);
+            let cutoffs = reach::cutoffs(&sql_rules, policy, &params, from)?;
+            let names = reach::named(&sql_rules);
+            staged.keep_orders(&cutoffs, &|c| names.contains(c))?
+        }
+        _ => None,
+    };
+    let orders = OrdersJudged {
+        in_window: staged.orders_in_window(),
+        judged: pruned.as_ref().map(|(_, n)| *n),
+    };
+    let judged = pruned.as_ref().map_or(&staged, |(s, _)| s);
+    if timing {
+        eprintln!(
+            "orders: {orders:?}, {:.1} s, {} MB resident",
+            started.elapsed().as_secs_f64(),
+            crate::resident_mb()
+        );
+    }
+    let shards = judged.shards()?;
     for shard in &shards {
-        let part = staged.shard(shard)?;
+        let part = judged.shard(shard)?;
         let run_one = |q: &Query| -> RuleResult {
             let t = std::time::Instant::now();
             let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
@@ -367,6 +406,7 @@ pub fn audit(
         new_notices,
         skipped,
         shards: shards.len(),
+        orders,
     })
 }
 
@@ -704,6 +744,8 @@ pub fn write(a: &Audit, out: &Path) -> Result<Vec<PathBuf>> {
         "policy_fingerprint": a.policy_fingerprint,
         "violations": a.violations.height(),
         "shards": a.shards,
+        "orders_in_window": a.orders.in_window,
+        "orders_judged": a.orders.judged,
         "skipped_checks": a.skipped.iter().map(|(r, m)| serde_json::json!({"rule": r, "missing_columns": m})).collect::<Vec<_>>(),
     });
     std::fs::write(

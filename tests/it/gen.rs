@@ -134,3 +134,70 @@ fn the_generator_is_deterministic_and_breaks_every_rule() {
     let all: BTreeSet<String> = (1..=21).map(|r| format!("R{r:02}")).collect();
     assert_eq!(found, all);
 }
+
+/// A month's audit judges only the orders that can have an item in the month: on
+/// generated months full of breaks, on either clock, it finds exactly the violations,
+/// pass rates and notices of judging every order of its window.
+#[test]
+fn judging_only_the_orders_in_reach_changes_no_result() {
+    let w = Workdir::new();
+    let o = w.run(&[
+        "gen", "--orders", "4000", "--start", "2025-03", "--months", "4", "--seed", "11",
+        "--dirty", "0.2", "--out", "g",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.ok(&["ingest", "g", "--lake", "lake"]);
+    w.write("business.toml", "[sla]\nclock = \"business\"\n");
+    // Each audit records notices in its lake's ledger: one copy per way of judging.
+    for copy in ["pruned", "whole", "pruned-b", "whole-b"] {
+        let o = std::process::Command::new("cp")
+            .args(["-r", "lake", copy])
+            .current_dir(w.path(""))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    let audit = |lake: &str, period: &str, prune: &str, policy: &[&str]| -> serde_json::Value {
+        let out = format!("out-{lake}-{period}");
+        let mut args = vec!["audit", "--lake", lake, "--period", period, "--out", &out];
+        args.extend_from_slice(policy);
+        let o = w.run_env(&args, &[("LVYUE_PRUNE", prune)]);
+        assert!(o.status.success(), "{lake} {period}: {}", stderr(&o));
+        serde_json::from_str(
+            &std::fs::read_to_string(w.path(&format!("{out}/audit.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let same = |a: &str, b: &str, period: &str| {
+        for f in ["violations.csv", "rule_pass_rates.csv", "notices.csv"] {
+            let read = |l: &str| {
+                std::fs::read_to_string(w.path(&format!("out-{l}-{period}/{f}"))).unwrap()
+            };
+            let (x, y) = (read(a), read(b));
+            assert!(x.lines().count() > 1, "{period} {f}: nothing found");
+            assert!(x == y, "{period} {f}: judging fewer orders changed it");
+        }
+    };
+    for period in ["2025-05", "2025-06"] {
+        let p = audit("pruned", period, "on", &[]);
+        let whole = audit("whole", period, "off", &[]);
+        same("pruned", "whole", period);
+        assert_eq!(whole["orders_judged"], serde_json::Value::Null);
+        assert_eq!(p["orders_in_window"], whole["orders_in_window"]);
+        if period == "2025-06" {
+            // Four months of orders in the window, about one of them still in reach.
+            let (n, of) = (
+                p["orders_judged"].as_u64().unwrap(),
+                p["orders_in_window"].as_u64().unwrap(),
+            );
+            assert_eq!(of, 4000);
+            assert!(n > 0 && n * 2 < of, "{n} of {of} judged");
+        }
+    }
+    // Working hours reach further back; same results again.
+    let policy = ["--policy", "business.toml"];
+    let p = audit("pruned-b", "2025-06", "on", &policy);
+    audit("whole-b", "2025-06", "off", &policy);
+    same("pruned-b", "whole-b", "2025-06");
+    assert!(p["orders_judged"].as_u64().is_some());
+}
