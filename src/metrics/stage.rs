@@ -322,6 +322,9 @@ impl Staged {
             let Some(cuts) = cutoffs.get(t.name) else {
                 continue;
             };
+            // One plain comparison per column and frame: a typed literal against the
+            // column lets the scan skip row groups (and the months before the cutoff
+            // of a table's own time) by their statistics.
             let instants: Vec<Expr> = t
                 .columns
                 .iter()
@@ -329,34 +332,32 @@ impl Staged {
                     let cut = cuts.get(c.name)?;
                     match c.ty {
                         ColType::Timestamp => Some(
-                            col(c.name)
-                                .cast(DataType::Int64)
-                                .gt_eq(lit(micros_of(*cut))),
+                            col(c.name).gt_eq(
+                                lit(micros_of(*cut))
+                                    .cast(DataType::Datetime(TimeUnit::Microseconds, None)),
+                            ),
                         ),
                         ColType::Date => {
                             let day = (*cut - chrono::Duration::days(1)).date();
                             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
                             let days = (day - epoch).num_days() as i32;
-                            Some(col(c.name).cast(DataType::Int32).gt_eq(lit(days)))
+                            Some(col(c.name).gt_eq(lit(days).cast(DataType::Date)))
                         }
                         _ => None,
                     }
                 })
                 .collect();
             match split_of(t) {
-                Split::Order if !instants.is_empty() => {
+                Split::Order => {
                     if let Some(lf) = self.table(t.name) {
-                        reaching.push(
-                            lf.clone()
-                                .filter(
-                                    col("order_id").is_not_null().and(
-                                        any_horizontal(instants)
-                                            .context(|| format!("instants of {}", t.name))?,
-                                    ),
-                                )
-                                .select([col("order_id")])
-                                .unique(None, UniqueKeepStrategy::Any),
-                        );
+                        for at in instants {
+                            reaching.push(
+                                lf.clone()
+                                    .filter(col("order_id").is_not_null().and(at))
+                                    .select([col("order_id")])
+                                    .unique(None, UniqueKeepStrategy::Any),
+                            );
+                        }
                     }
                 }
                 // Lines reach their order only through their shipment: were they to
