@@ -73,6 +73,17 @@ pub struct Staged {
     /// Lake files read, relative to the lake root (for tracing and the pruning test).
     pub files_read: Vec<String>,
     registry: Option<std::sync::Arc<dyn polars::sql::FunctionRegistry>>,
+    /// The orders judged, when a month's audit leaves some out ([`Staged::keep_orders`]).
+    kept: Option<Kept>,
+}
+
+/// The orders a month's audit judges, and the columns its queries name per table: each
+/// shard reads its share of their rows into memory.
+#[derive(Clone)]
+struct Kept {
+    /// Sorted, unique.
+    ids: StringChunked,
+    columns: Vec<(String, Vec<Expr>)>,
 }
 
 impl Staged {
@@ -175,6 +186,7 @@ pub fn stage(
         order_rows,
         files_read,
         registry,
+        kept: None,
     })
 }
 
@@ -267,22 +279,24 @@ impl Staged {
         if self.order_rows <= per {
             return Ok(vec![Shard::whole()]);
         }
-        let Some(orders) = self.table("orders") else {
-            return Ok(vec![Shard::whole()]);
+        let ids = match (&self.kept, self.table("orders")) {
+            (Some(k), _) => k.ids.clone(),
+            (None, None) => return Ok(vec![Shard::whole()]),
+            (None, Some(orders)) => {
+                let ids = super::collect(
+                    orders
+                        .clone()
+                        .select([col("order_id")])
+                        .filter(col("order_id").is_not_null())
+                        .unique(None, UniqueKeepStrategy::Any)
+                        .sort(["order_id"], SortMultipleOptions::default()),
+                )
+                .context(|| "order ids for the shards".into())?;
+                ids.column("order_id")
+                    .and_then(|c| c.str().cloned())
+                    .context(|| "order ids for the shards".into())?
+            }
         };
-        let ids = super::collect(
-            orders
-                .clone()
-                .select([col("order_id")])
-                .filter(col("order_id").is_not_null())
-                .unique(None, UniqueKeepStrategy::Any)
-                .sort(["order_id"], SortMultipleOptions::default()),
-        )
-        .context(|| "order ids for the shards".into())?;
-        let ids = ids
-            .column("order_id")
-            .and_then(|c| c.str().cloned())
-            .context(|| "order ids for the shards".into())?;
         let n = ids.len() as u64;
         let count = n.div_ceil(per).max(1) as usize;
         let mut bounds: Vec<String> = Vec::new();
@@ -385,30 +399,25 @@ impl Staged {
         if kept * 2 > self.order_rows {
             return Ok(None);
         }
-        let mut tables = Vec::new();
-        for (name, lf) in &self.tables {
-            // Materialised once: the queries then read the kept rows from memory instead
-            // of matching every row of the window against the kept ids, query by query.
-            let lf = match split_named(name) {
-                Split::Order => in_reach(lf, name, "order_id", &ids, named)?.lazy(),
-                _ => lf.clone(),
-            };
-            tables.push((name.clone(), lf));
-        }
-        // Lines follow their shipments: the ids of the kept ones.
-        if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
-            if let Some((_, ships)) = tables.iter().find(|(n, _)| n == "shipments") {
-                let s = shipment_ids(ships.clone())?;
-                let lines = in_reach(&tables[i].1, "shipment_lines", "shipment_id", &s, named)?;
-                tables[i].1 = lines.lazy();
-            }
-        }
+        let ids = ids
+            .sort(SortOptions::default())
+            .context(|| "orders in reach".into())?
+            .str()
+            .cloned()
+            .context(|| "orders in reach".into())?;
+        let columns = self
+            .tables
+            .iter()
+            .filter(|(n, _)| matches!(split_named(n), Split::Order | Split::Shipment))
+            .map(|(n, _)| (n.clone(), used_columns(n, named)))
+            .collect();
         Ok(Some((
             Staged {
-                tables,
+                tables: self.tables.clone(),
                 order_rows: kept,
                 files_read: self.files_read.clone(),
                 registry: self.registry.clone(),
+                kept: Some(Kept { ids, columns }),
             },
             kept,
         )))
@@ -422,6 +431,83 @@ impl Staged {
     /// The tables of one shard, with the shared models (queries/models/) computed over
     /// them.
     pub fn shard(&self, shard: &Shard) -> Result<Staged> {
+        let tables = match &self.kept {
+            Some(k) => self.kept_tables(k, shard)?,
+            None => self.shard_tables(shard)?,
+        };
+        let mut staged = Staged {
+            tables,
+            order_rows: self.order_rows,
+            files_read: self.files_read.clone(),
+            registry: self.registry.clone(),
+            kept: None,
+        };
+        // Computed once per shard and shared by the queries that use them.
+        for m in crate::queries::models() {
+            let sql = crate::queries::for_polars(m.sql);
+            let df = super::run_query(staged.context(), &sql)
+                .and_then(super::collect)
+                .context(|| format!("running queries/{}", m.file))?;
+            staged.tables.push((m.get("id").to_string(), df.lazy()));
+        }
+        Ok(staged)
+    }
+
+    /// A shard's share of the kept orders' rows, read into memory once: the queries
+    /// then read them from memory instead of matching every row of the window against
+    /// the kept ids, query by query. The shard's id range lets the scans skip the row
+    /// groups of other shards' orders.
+    fn kept_tables(&self, k: &Kept, shard: &Shard) -> Result<Vec<(String, LazyFrame)>> {
+        let ids: Series = k
+            .ids
+            .iter()
+            .flatten()
+            .filter(|id| shard.lo.as_deref().is_none_or(|lo| lo <= *id))
+            .filter(|id| shard.hi.as_deref().is_none_or(|hi| *id < hi))
+            .collect::<StringChunked>()
+            .into_series();
+        let columns = |name: &str| -> Vec<Expr> {
+            k.columns
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default()
+        };
+        let mut tables = Vec::new();
+        for (name, lf) in &self.tables {
+            let lf = match split_named(name) {
+                Split::Order => {
+                    let lf = match shard.order_filter() {
+                        Some(f) => lf.clone().filter(f),
+                        None => lf.clone(),
+                    };
+                    in_reach(&lf, name, "order_id", &ids, columns(name))?.lazy()
+                }
+                Split::First if shard.index > 0 => lf.clone().filter(lit(false)),
+                // Lines: below, once their shipments are read.
+                _ => lf.clone(),
+            };
+            tables.push((name.clone(), lf));
+        }
+        // Lines follow their shipments: the ids of the kept ones.
+        if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
+            if let Some((_, ships)) = tables.iter().find(|(n, _)| n == "shipments") {
+                let s = shipment_ids(ships.clone())?;
+                let lines = in_reach(
+                    &tables[i].1,
+                    "shipment_lines",
+                    "shipment_id",
+                    &s,
+                    columns("shipment_lines"),
+                )?;
+                tables[i].1 = lines.lazy();
+            }
+        }
+        Ok(tables)
+    }
+
+    /// A shard's tables as filters on the window's scans.
+    fn shard_tables(&self, shard: &Shard) -> Result<Vec<(String, LazyFrame)>> {
         let mut tables = Vec::new();
         let whole = shard.count == 1;
         for (name, lf) in &self.tables {
@@ -469,21 +555,7 @@ impl Staged {
             };
             tables.push((name.clone(), lf));
         }
-        let mut staged = Staged {
-            tables,
-            order_rows: self.order_rows,
-            files_read: self.files_read.clone(),
-            registry: self.registry.clone(),
-        };
-        // Computed once per shard and shared by the queries that use them.
-        for m in crate::queries::models() {
-            let sql = crate::queries::for_polars(m.sql);
-            let df = super::run_query(staged.context(), &sql)
-                .and_then(super::collect)
-                .context(|| format!("running queries/{}", m.file))?;
-            staged.tables.push((m.get("id").to_string(), df.lazy()));
-        }
-        Ok(staged)
+        Ok(tables)
     }
 }
 
@@ -494,9 +566,9 @@ fn in_reach(
     name: &str,
     key: &str,
     ids: &Series,
-    named: &dyn Fn(&str) -> bool,
+    columns: Vec<Expr>,
 ) -> Result<DataFrame> {
-    let kept = with_keys(lf.clone(), key, ids, true)?.select(used_columns(name, named));
+    let kept = with_keys(lf.clone(), key, ids, true)?.select(columns);
     // Text copied out of the window's buffers, or the kept rows would hold every
     // decoded row's text alive.
     super::collect(kept)

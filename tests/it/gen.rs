@@ -149,7 +149,7 @@ fn judging_only_the_orders_in_reach_changes_no_result() {
     w.ok(&["ingest", "g", "--lake", "lake"]);
     w.write("business.toml", "[sla]\nclock = \"business\"\n");
     // Each audit records notices in its lake's ledger: one copy per way of judging.
-    for copy in ["pruned", "whole", "pruned-b", "whole-b"] {
+    for copy in ["pruned", "sharded", "whole", "pruned-b", "whole-b"] {
         let o = std::process::Command::new("cp")
             .args(["-r", "lake", copy])
             .current_dir(w.path(""))
@@ -161,7 +161,12 @@ fn judging_only_the_orders_in_reach_changes_no_result() {
         let out = format!("out-{lake}-{period}");
         let mut args = vec!["audit", "--lake", lake, "--period", period, "--out", &out];
         args.extend_from_slice(policy);
-        let o = w.run_env(&args, &[("LVYUE_PRUNE", prune)]);
+        // "sharded": the kept orders in shards of 300, each read into memory apart.
+        let per_shard = if lake == "sharded" { "300" } else { "1000000" };
+        let o = w.run_env(
+            &args,
+            &[("LVYUE_PRUNE", prune), ("LVYUE_SHARD_ORDERS", per_shard)],
+        );
         assert!(o.status.success(), "{lake} {period}: {}", stderr(&o));
         serde_json::from_str(
             &std::fs::read_to_string(w.path(&format!("{out}/audit.json"))).unwrap(),
@@ -180,8 +185,11 @@ fn judging_only_the_orders_in_reach_changes_no_result() {
     };
     for period in ["2025-05", "2025-06"] {
         let p = audit("pruned", period, "on", &[]);
+        let sharded = audit("sharded", period, "on", &[]);
         let whole = audit("whole", period, "off", &[]);
         same("pruned", "whole", period);
+        same("sharded", "whole", period);
+        assert!(sharded["shards"].as_u64().unwrap() >= 3, "{sharded}");
         assert_eq!(whole["orders_judged"], serde_json::Value::Null);
         assert_eq!(p["orders_in_window"], whole["orders_in_window"]);
         if period == "2025-06" {
