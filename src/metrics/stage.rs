@@ -8,6 +8,8 @@
 //!
 //! A large lake is audited in shards: disjoint ranges of `order_id`, each holding every
 //! row of its orders (see [`Shard`]), so the plans of one shard at a time fit in memory.
+//! A month's audit may also leave out the orders that cannot reach the month
+//! ([`Staged::keep_orders`]); each shard then holds its kept rows in memory.
 
 use chrono::{Datelike, NaiveDateTime};
 use polars::prelude::*;
@@ -320,12 +322,13 @@ impl Staged {
 
     /// The staged tables restricted to the orders with a row holding, in a column with
     /// a cutoff, an instant at or after it (a date counts from its midnight, a day
-    /// early); rows without an order are all kept, and lines of
-    /// shipments follow their shipment. With the cutoffs of `rules::reach` the rules
-    /// give the same items in the period as over every order (docs/decisions.md, "Order
-    /// pruning"). The kept rows are read into memory, holding only the columns `named`;
-    /// so when more than half the window's orders would be kept, nothing is (`None`):
-    /// the window's scans serve as they are. Else the kept tables and how many orders.
+    /// early); rows without an order are all kept, and lines of shipments follow their
+    /// shipment. With the cutoffs of `rules::reach` the rules give the same items in
+    /// the period as over every order (docs/decisions.md, "a month's audit judges only
+    /// the orders in reach"). Each shard reads its share of the kept rows into memory,
+    /// only the columns `named` ([`Staged::shard`]); so when more than half the
+    /// window's orders would be kept, nothing is left out (`None`) and the window's
+    /// scans serve as they are. Else the kept view and how many orders it judges.
     pub fn keep_orders(
         &self,
         cutoffs: &crate::rules::reach::Cutoffs,
