@@ -169,6 +169,7 @@ pub struct Audit {
     /// Order-id shards the rules ran in (1 unless the lake is large; results do not
     /// depend on it).
     pub shards: usize,
+    /// The window's orders and how many of them the rules judged.
     pub orders: OrdersJudged,
 }
 
