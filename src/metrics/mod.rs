@@ -423,6 +423,16 @@ pub fn run_query_capturing(
     };
     let mut captured = None;
     let mut result = None;
+    let timing = std::env::var_os("LVYUE_TIMING_CTE").is_some();
+    let report = |name: &str, t: std::time::Instant, df: &DataFrame| {
+        if timing {
+            eprintln!(
+                "  cte {name}: {:.2} s, {} rows",
+                t.elapsed().as_secs_f64(),
+                df.height()
+            );
+        }
+    };
     if let Some(with) = q.with.take() {
         let last = with.cte_tables.len().saturating_sub(1);
         for (i, cte) in with.cte_tables.into_iter().enumerate() {
@@ -435,31 +445,18 @@ pub fn run_query_capturing(
             {
                 if let Some((lean, violating)) = split_checked(&cte.query) {
                     let df = collect(ctx.execute(&lean.to_string())?)?;
-                    if std::env::var_os("LVYUE_TIMING_CTE").is_some() {
-                        eprintln!(
-                            "  cte {name} (without evidence): {:.2} s, {} rows",
-                            t.elapsed().as_secs_f64(),
-                            df.height()
-                        );
-                    }
+                    report(&format!("{name} (without evidence)"), t, &df);
                     captured = Some(df);
                     result = Some(ctx.execute(&violating.to_string())?);
                     continue;
                 }
             }
             let df = collect(ctx.execute(&cte.query.to_string())?)?;
-            if std::env::var_os("LVYUE_TIMING_CTE").is_some() {
-                eprintln!(
-                    "  cte {}: {:.2} s, {} rows",
-                    cte.alias.name.value,
-                    t.elapsed().as_secs_f64(),
-                    df.height()
-                );
-            }
-            if capture == Some(cte.alias.name.value.as_str()) {
+            report(name, t, &df);
+            if capture == Some(name) {
                 captured = Some(df.clone());
             }
-            ctx.register(&cte.alias.name.value, df.lazy());
+            ctx.register(name, df.lazy());
         }
     }
     match result {

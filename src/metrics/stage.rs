@@ -17,7 +17,7 @@ use polars::sql::SQLContext;
 
 use crate::error::{PolarsContext, Result};
 use crate::ingest::contract::{ColType, ACTIVITIES, TABLES};
-use crate::ingest::parse::micros_of;
+use crate::ingest::parse::{days_since_epoch, micros_of};
 use crate::lake::Lake;
 
 /// Whether a run reads a lake file: unpartitioned files always; partitions from the
@@ -211,10 +211,7 @@ enum Split {
 
 /// The split of a staged table by its name (models and `activity_ranks`: every shard).
 fn split_named(name: &str) -> Split {
-    TABLES
-        .iter()
-        .find(|t| t.name == name)
-        .map_or(Split::Every, split_of)
+    crate::ingest::contract::table(name).map_or(Split::Every, split_of)
 }
 
 fn split_of(t: &crate::ingest::contract::Table) -> Split {
@@ -247,6 +244,11 @@ impl Shard {
             lo: None,
             hi: None,
         }
+    }
+
+    /// Whether the order `id` is in this shard: [`Shard::order_filter`] on one id.
+    fn holds(&self, id: &str) -> bool {
+        self.lo.as_deref().is_none_or(|lo| lo <= id) && self.hi.as_deref().is_none_or(|hi| id < hi)
     }
 
     fn order_filter(&self) -> Option<Expr> {
@@ -355,10 +357,8 @@ impl Staged {
                             ),
                         ),
                         ColType::Date => {
-                            let day = (*cut - chrono::Duration::days(1)).date();
-                            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-                            let days = (day - epoch).num_days() as i32;
-                            Some(col(c.name).gt_eq(lit(days).cast(DataType::Date)))
+                            let day = days_since_epoch((*cut - chrono::Duration::days(1)).date());
+                            Some(col(c.name).gt_eq(lit(day).cast(DataType::Date)))
                         }
                         _ => None,
                     }
@@ -465,8 +465,7 @@ impl Staged {
             .ids
             .iter()
             .flatten()
-            .filter(|id| shard.lo.as_deref().is_none_or(|lo| lo <= *id))
-            .filter(|id| shard.hi.as_deref().is_none_or(|hi| *id < hi))
+            .filter(|id| shard.holds(id))
             .collect::<StringChunked>()
             .into_series();
         let columns = |name: &str| -> Vec<Expr> {
@@ -622,10 +621,7 @@ fn shipment_ids(ships: LazyFrame) -> Result<Series> {
 /// The columns of table `name` the queries name: what the kept tables hold, so text no
 /// rule reads (notes, names) is not decoded. The keys stay for the shards' filters.
 fn used_columns(name: &str, named: &dyn Fn(&str) -> bool) -> Vec<Expr> {
-    let t = TABLES
-        .iter()
-        .find(|t| t.name == name)
-        .expect("a contract table");
+    let t = crate::ingest::contract::table(name).expect("a contract table");
     t.columns
         .iter()
         .filter(|c| named(c.name) || t.key.contains(&c.name) || c.name == "order_id")

@@ -6,9 +6,9 @@
 //! have an item in a period starting at `from` only if some row of it, in a table some
 //! rule reads, has an instant, in a column some rule names, no earlier than `from` minus
 //! the largest interval of the rules naming that column. [`cutoffs`] gives that instant
-//! per table and column; the audit then
-//! judges only the orders that reach it (`metrics::stage::Staged::keep_orders`), which
-//! gives the same items in the period as judging every order of the look-back window.
+//! per table and column; the audit then judges only the orders that reach it
+//! (`metrics::stage::Staged::keep_orders`), which gives the same items in the period as
+//! judging every order of the look-back window.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,12 +59,8 @@ pub fn named(rules: &[Query]) -> BTreeSet<String> {
     rules
         .iter()
         .chain(queries::models().iter())
-        .flat_map(|q| {
-            words(q.sql)
-                .into_iter()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|q| words(q.sql))
+        .map(str::to_string)
         .collect()
 }
 
