@@ -25,13 +25,43 @@ pub mod run;
 
 /// A positive count from the environment variable `name`, else `default`: the
 /// measuring and testing knobs (`LVYUE_SPILL_ROWS`, `LVYUE_PARSE_ROWS`,
-/// `LVYUE_SHARD_ORDERS`, `LVYUE_PART_ROWS`, `LVYUE_RULE_WORKERS`). Unset, unparsable or zero → `default`.
+/// `LVYUE_SHARD_ORDERS`, `LVYUE_PART_ROWS`, `LVYUE_QUERY_WORKERS`). Unset, unparsable or zero → `default`.
 pub(crate) fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(default)
+}
+
+/// `f` over every item on a few threads that take the items in turn
+/// (`LVYUE_QUERY_WORKERS`, default 2), the results in the items' order: so the output
+/// does not depend on scheduling. Queries are independent; polars parallelises inside
+/// each one too, and two at a time fill each one's serial phases.
+pub(crate) fn in_turn<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..knob("LVYUE_QUERY_WORKERS", 2).min(items.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                *slots[i].lock().expect("a worker panicked") = Some(r);
+            });
+        }
+    });
+    // Every index below the item count was taken by a worker before it stopped, so each
+    // slot is filled; a worker's panic has already propagated out of the scope.
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .expect("a worker panicked")
+                .expect("every item ran")
+        })
+        .collect()
 }
 
 /// This process's resident memory in MB, for the `LVYUE_TIMING` lines (Linux; 0

@@ -112,6 +112,23 @@ pub fn models() -> Vec<Query> {
     ]
 }
 
+/// The words of a query: what it may name as a table or column.
+pub fn words(sql: &str) -> std::collections::BTreeSet<&str> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Every word of `queries` and the models: a column none of them names is not read.
+pub fn named(queries: &[Query]) -> std::collections::BTreeSet<String> {
+    queries
+        .iter()
+        .chain(models().iter())
+        .flat_map(|q| words(q.sql))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The rule definitions (`queries/rules/`), in id order.
 pub fn rules() -> Vec<Query> {
     vec![

@@ -22,7 +22,7 @@ use polars::prelude::*;
 use crate::error::{Error, IoContext, PolarsContext, Result};
 use crate::lake::Lake;
 use crate::policy::{Clock, DueBasis, Policy};
-use crate::queries;
+use crate::queries::{self, Query};
 
 /// Column names of the `metrics` table, in the spec's order.
 pub const METRICS_COLUMNS: &[&str] = &[
@@ -225,9 +225,9 @@ pub fn compute(
                 crate::resident_mb()
             );
         }
-        for q in queries::metrics() {
+        let run_one = |q: &Query| -> Result<DataFrame> {
             let t = std::time::Instant::now();
-            let sql = queries::for_polars(&render_for_clock(&q, policy, &params)?);
+            let sql = queries::for_polars(&render_for_clock(q, policy, &params)?);
             let df = run_query(part.context(), &sql)
                 .and_then(collect)
                 .and_then(|df| normalise_items(df, &in_period))
@@ -240,6 +240,11 @@ pub fn compute(
                     df.height()
                 );
             }
+            Ok(df)
+        };
+        // Sums and items in the catalogue's order, whichever query finished first.
+        for df in crate::in_turn(&queries::metrics(), run_one) {
+            let df = df?;
             add_sums(&df, period, &mut acc)?;
             items.push(shard.index, df)?;
         }
@@ -332,6 +337,7 @@ impl Items {
             .batched(&item_schema())
             .context(what)?;
         let shards = self.parts.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
+        let (mut reading, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         for code in &self.codes {
             for shard in 0..shards {
                 let mut slices = Vec::new();
@@ -349,15 +355,13 @@ impl Items {
                 if slices.is_empty() {
                     continue;
                 }
+                let t = std::time::Instant::now();
                 let df = concat(slices, UnionArgs::default())
-                    .and_then(|lf| {
-                        lf.sort(
-                            ["department", "item_id"],
-                            SortMultipleOptions::default().with_nulls_last(false),
-                        )
-                        .collect()
-                    })
+                    .and_then(|lf| lf.collect())
+                    .and_then(sort_items)
                     .context(what)?;
+                reading += t.elapsed();
+                let t = std::time::Instant::now();
                 // Row groups of at most 256Ki rows, as the one-frame writer makes.
                 let mut offset = 0;
                 while offset < df.height() {
@@ -366,11 +370,45 @@ impl Items {
                     piece.rechunk_mut();
                     writer.write_batch(&piece).context(what)?;
                 }
+                writing += t.elapsed();
             }
         }
         writer.finish().context(what)?;
+        if std::env::var_os("LVYUE_TIMING").is_some() {
+            eprintln!(
+                "items: read and sorted in {:.2} s, written in {:.2} s",
+                reading.as_secs_f64(),
+                writing.as_secs_f64()
+            );
+        }
         Ok(())
     }
+}
+
+/// One KPI's items by department (empty first), then item id (empty first). polars
+/// sorts two text columns by encoding each row's pair, about twice the time of sorting
+/// the ids alone (docs/performance.md, "fifth pass"): so the items are split by
+/// department, a handful of values, and each part sorted by its ids.
+fn sort_items(df: DataFrame) -> PolarsResult<DataFrame> {
+    let mut parts = df.partition_by(["department"], true)?;
+    let department = |p: &DataFrame| -> PolarsResult<Option<String>> {
+        Ok(p.column("department")?.str()?.get(0).map(str::to_string))
+    };
+    let mut keyed = parts
+        .drain(..)
+        .map(|p| Ok((department(&p)?, p)))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = df.clear();
+    for (_, p) in keyed {
+        let order = p.column("item_id")?.str()?.arg_sort(
+            SortOptions::default()
+                .with_nulls_last(false)
+                .with_multithreaded(true),
+        );
+        out.vstack_mut(&p.take(&order)?)?;
+    }
+    Ok(out)
 }
 
 /// The columns of an item, as every query's output is cast to.
@@ -1056,6 +1094,36 @@ mod tests {
         assert_eq!(Period::Month(2025, 5).lookback_start(3), (2025, 2));
         assert_eq!(Period::Month(2025, 2).lookback_start(3), (2024, 11));
         assert_eq!(Period::Year(2025).lookback_start(0), (2025, 1));
+    }
+
+    #[test]
+    fn items_sort_by_department_then_id_empty_first() {
+        let df = df!(
+            "kpi" => ["K2"; 6],
+            "item_id" => [Some("O2"), Some("O1"), None, Some("O10"), Some("O3"), Some("O1")],
+            "department" => [Some("sales"), Some("warehouse"), Some("sales"), Some("sales"), None, Some("sales")],
+        )
+        .unwrap();
+        let got = sort_items(df).unwrap();
+        let pairs: Vec<(Option<&str>, Option<&str>)> = got
+            .column("department")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .zip(got.column("item_id").unwrap().str().unwrap().iter())
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (None, Some("O3")),
+                (Some("sales"), None),
+                (Some("sales"), Some("O1")),
+                (Some("sales"), Some("O10")),
+                (Some("sales"), Some("O2")),
+                (Some("warehouse"), Some("O1")),
+            ]
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn scan_files(
 }
 
 /// The staged tables and the functions the queries may call.
+#[derive(Clone)]
 pub struct Staged {
     tables: Vec<(String, LazyFrame)>,
     /// Rows of `orders` in the files read (the manifest's count), to size the shards.
@@ -79,12 +80,13 @@ pub struct Staged {
     kept: Option<Kept>,
 }
 
-/// The orders a month's audit judges, and the columns its queries name per table: each
-/// shard reads its share of their rows into memory.
+/// What each shard reads into memory: its share of the rows of the orders judged
+/// (a month's audit, [`Staged::keep_orders`]) or of every order
+/// ([`Staged::held`]), only the columns the queries name per table.
 #[derive(Clone)]
 struct Kept {
-    /// Sorted, unique.
-    ids: StringChunked,
+    /// Sorted, unique; `None`: every order of the window.
+    ids: Option<StringChunked>,
     columns: Vec<(String, Vec<Expr>)>,
 }
 
@@ -283,8 +285,11 @@ impl Staged {
         if self.order_rows <= per {
             return Ok(vec![Shard::whole()]);
         }
-        let ids = match (&self.kept, self.table("orders")) {
-            (Some(k), _) => k.ids.clone(),
+        let ids = match (
+            self.kept.as_ref().and_then(|k| k.ids.as_ref()),
+            self.table("orders"),
+        ) {
+            (Some(ids), _) => ids.clone(),
             (None, None) => return Ok(vec![Shard::whole()]),
             (None, Some(orders)) => {
                 let ids = super::collect(
@@ -408,22 +413,47 @@ impl Staged {
             .str()
             .cloned()
             .context(|| "orders in reach".into())?;
+        let mut staged = self.held(named);
+        staged.order_rows = kept;
+        staged.kept.as_mut().expect("held").ids = Some(ids);
+        Ok(Some((staged, kept)))
+    }
+
+    /// [`Staged::held`] when the window is more than one shard, else the scans as they
+    /// are: one shard's scans read the window once per query anyway, and holding a whole
+    /// window would cost the memory the scans save. `LVYUE_HOLD=on|off` forces it either
+    /// way (a measuring knob).
+    pub fn held_if_sharded(&self, named: &dyn Fn(&str) -> bool) -> Staged {
+        let hold = match std::env::var("LVYUE_HOLD").as_deref() {
+            Ok("on") => true,
+            Ok("off") => false,
+            _ => self.order_rows > orders_per_shard(),
+        };
+        if hold {
+            self.held(named)
+        } else {
+            self.clone()
+        }
+    }
+
+    /// The staged tables, each shard reading its rows of the orders' tables into memory
+    /// once, only the columns `named`: the queries then read memory instead of each
+    /// scanning the window for the shard's rows again (docs/performance.md, "fifth
+    /// pass").
+    pub fn held(&self, named: &dyn Fn(&str) -> bool) -> Staged {
         let columns = self
             .tables
             .iter()
             .filter(|(n, _)| matches!(split_named(n), Split::Order | Split::Shipment))
             .map(|(n, _)| (n.clone(), used_columns(n, named)))
             .collect();
-        Ok(Some((
-            Staged {
-                tables: self.tables.clone(),
-                order_rows: kept,
-                files_read: self.files_read.clone(),
-                registry: self.registry.clone(),
-                kept: Some(Kept { ids, columns }),
-            },
-            kept,
-        )))
+        Staged {
+            tables: self.tables.clone(),
+            order_rows: self.order_rows,
+            files_read: self.files_read.clone(),
+            registry: self.registry.clone(),
+            kept: Some(Kept { ids: None, columns }),
+        }
     }
 
     /// Rows of `orders` in the files read (the manifest's count).
@@ -461,13 +491,6 @@ impl Staged {
     /// the kept ids, query by query. The shard's id range lets the scans skip the row
     /// groups of other shards' orders.
     fn kept_tables(&self, k: &Kept, shard: &Shard) -> Result<Vec<(String, LazyFrame)>> {
-        let ids: Series = k
-            .ids
-            .iter()
-            .flatten()
-            .filter(|id| shard.holds(id))
-            .collect::<StringChunked>()
-            .into_series();
         let columns = |name: &str| -> Vec<Expr> {
             k.columns
                 .iter()
@@ -475,6 +498,22 @@ impl Staged {
                 .map(|(_, c)| c.clone())
                 .unwrap_or_default()
         };
+        let Some(ids) = &k.ids else {
+            // Every order: the shard's scans, each read once.
+            let mut tables = self.shard_tables(shard)?;
+            for (name, lf) in tables.iter_mut() {
+                if matches!(split_named(name), Split::Order | Split::Shipment) {
+                    *lf = in_memory(lf.clone().select(columns(name)), name)?.lazy();
+                }
+            }
+            return Ok(tables);
+        };
+        let ids: Series = ids
+            .iter()
+            .flatten()
+            .filter(|id| shard.holds(id))
+            .collect::<StringChunked>()
+            .into_series();
         let mut tables = Vec::new();
         for (name, lf) in &self.tables {
             let lf = match split_named(name) {
@@ -570,12 +609,16 @@ fn in_reach(
     ids: &Series,
     columns: Vec<Expr>,
 ) -> Result<DataFrame> {
-    let kept = with_keys(lf.clone(), key, ids, true)?.select(columns);
-    // Text copied out of the window's buffers, or the kept rows would hold every
-    // decoded row's text alive.
-    super::collect(kept)
+    in_memory(with_keys(lf.clone(), key, ids, true)?.select(columns), name)
+}
+
+/// The rows of `lf`, in memory.
+fn in_memory(lf: LazyFrame, name: &str) -> Result<DataFrame> {
+    // Text copied out of the window's buffers, or the rows would hold every decoded
+    // row's text alive.
+    super::collect(lf)
         .and_then(crate::frame::unshare_strings)
-        .context(|| format!("{name} in reach"))
+        .context(|| format!("{name} in memory"))
 }
 
 /// The rows of `lf` whose `key` is one of `ids` (or empty, with `empty`), in their

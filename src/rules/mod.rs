@@ -258,10 +258,7 @@ pub fn audit(
         runnable.into_iter().partition(|q| q.get("rust").is_empty());
     // LVYUE_TIMING=1 prints each rule's time (for benches/ and profiling).
     let timing = std::env::var_os("LVYUE_TIMING").is_some();
-    // The rules are independent: two workers take them in turn (polars parallelises
-    // inside each query too; two at a time fills the serial phases of each). Results
-    // are put back in catalogue order, so the output does not depend on scheduling.
-    // A rule's violations and its pass rates.
+    // A rule's violations and its pass rates; the rules of a shard run `in_turn`.
     type RuleResult = Result<(DataFrame, DataFrame)>;
     // Each shard's rules, then the next shard's: a shard's plans are what fits in memory.
     // A month's window holds four months of orders, most of them done with before the
@@ -269,12 +266,13 @@ pub fn audit(
     // year's window is mostly the year itself, so it is judged whole. `LVYUE_PRUNE=off`
     // judges every order of the window (the tests compare the two).
     let started = std::time::Instant::now();
+    let names = queries::named(&sql_rules);
+    let named = |c: &str| names.contains(c);
     let pruned = match period {
         Period::Month(..) if !std::env::var("LVYUE_PRUNE").is_ok_and(|v| v == "off") => {
             let from = period.first_day().and_time(chrono::NaiveTime::MIN);
             let cutoffs = reach::cutoffs(&sql_rules, policy, &params, from)?;
-            let names = reach::named(&sql_rules);
-            staged.keep_orders(&cutoffs, &|c| names.contains(c))?
+            staged.keep_orders(&cutoffs, &named)?
         }
         _ => None,
     };
@@ -282,7 +280,10 @@ pub fn audit(
         in_window: staged.orders_in_window(),
         judged: pruned.as_ref().map(|(_, n)| *n),
     };
-    let judged = pruned.as_ref().map_or(&staged, |(s, _)| s);
+    let judged = match pruned {
+        Some((s, _)) => s,
+        None => staged.held_if_sharded(&named),
+    };
     if timing {
         eprintln!(
             "orders: {orders:?}, {:.1} s, {} MB resident",
@@ -318,29 +319,8 @@ pub fn audit(
             }
             Ok((shaped, rate))
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<std::sync::Mutex<Option<RuleResult>>> = sql_rules
-            .iter()
-            .map(|_| std::sync::Mutex::new(None))
-            .collect();
-        std::thread::scope(|scope| {
-            // `LVYUE_RULE_WORKERS`: a measuring knob (docs/performance.md).
-            for _ in 0..crate::knob("LVYUE_RULE_WORKERS", 2) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(q) = sql_rules.get(i) else { break };
-                    let r = run_one(q);
-                    *results[i].lock().expect("a worker panicked") = Some(r);
-                });
-            }
-        });
-        // Every index below the rule count was taken by a worker before it stopped, so
-        // each slot is filled; a worker panic has already propagated out of the scope.
-        for r in results {
-            let (v, rate) = r
-                .into_inner()
-                .expect("a worker panicked")
-                .expect("every rule ran")?;
+        for r in crate::in_turn(&sql_rules, run_one) {
+            let (v, rate) = r?;
             violations.push(v);
             rates.push(rate);
         }

@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::ingest::contract::{ColType, TABLES};
 use crate::metrics::clock;
 use crate::policy::{Clock, Policy};
-use crate::queries::{self, Query};
+use crate::queries::{self, words, Query};
 
 /// An interval a query adds to an instant.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,23 +45,6 @@ fn intervals(sql: &str) -> Vec<Interval> {
         }
     }
     out
-}
-
-/// The words of a query: what it may name as a table.
-fn words(sql: &str) -> BTreeSet<&str> {
-    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// Every word of the rules and the models: a column no query names is not read.
-pub fn named(rules: &[Query]) -> BTreeSet<String> {
-    rules
-        .iter()
-        .chain(queries::models().iter())
-        .flat_map(|q| words(q.sql))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The earliest `x` with `x + interval ≥ from` on the policy's clock.
