@@ -269,7 +269,7 @@ struct Sheet {
     format: Format,
     headers: Vec<String>,
     detail: String,
-    rows: Box<dyn Iterator<Item = Result<read::RawRow>>>,
+    rows: Box<dyn Iterator<Item = Result<read::RawRow>> + Send>,
 }
 
 /// Rows a table holds in memory before they are spilled to Parquet;
@@ -361,8 +361,11 @@ impl Acc {
 #[derive(Default)]
 struct Timing {
     probe: std::time::Duration,
+    /// Read and parse run beside the file-order pass; `waited` is how long that pass
+    /// waited for them.
     read: std::time::Duration,
     parse: std::time::Duration,
+    waited: std::time::Duration,
     spill: std::time::Duration,
     unknown: std::time::Duration,
 }
@@ -564,95 +567,127 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             tz: lake.tz,
         };
         let mut rows = sheet.rows;
-        loop {
-            // Cells are parsed a chunk at a time on every core; what depends on earlier
-            // rows (keys seen, quarantine, row numbers) is then applied in file order,
-            // so the result is the same as parsing one row after another.
-            let t0 = std::time::Instant::now();
-            let chunk: Vec<read::RawRow> = rows.by_ref().take(parse_rows).collect::<Result<_>>()?;
-            timing.read += t0.elapsed();
-            if chunk.is_empty() {
-                break;
-            }
-            let t0 = std::time::Instant::now();
-            let parsed: Vec<Parsed> = {
-                use rayon::prelude::*;
-                chunk.par_iter().map(|row| shape.parse(row)).collect()
-            };
-            timing.parse += t0.elapsed();
-            for (row, parsed) in chunk.iter().zip(parsed) {
-                rec.rows_read += 1;
-                let mut bad = |column: &str, raw: &str, reason: &'static str, detail: String| {
-                    quarantine.push(QuarantineRow {
-                        table: t.name.to_string(),
-                        source_file: shown.clone(),
-                        source_sha256: sha.clone(),
-                        line: row.line,
-                        column: column.to_string(),
-                        raw_value: raw.to_string(),
-                        reason,
-                        detail: format!("{pos} {}: {detail}", row.line),
-                        record: record_json(&headers, row),
-                    });
-                    rec.rows_quarantined += 1;
+        // Cells are parsed a chunk at a time on every core; what depends on earlier rows
+        // (keys seen, quarantine, row numbers) is then applied in file order, so the
+        // result is the same as parsing one row after another. The next chunks are read
+        // and parsed while this thread applies one: the file-order pass is the longest
+        // step, and on its own it keeps one core busy.
+        std::thread::scope(|scope| -> Result<()> {
+            type Chunk = (
+                Vec<read::RawRow>,
+                Vec<Parsed>,
+                std::time::Duration,
+                std::time::Duration,
+            );
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(1);
+            let shape = &shape;
+            scope.spawn(move || loop {
+                let t0 = std::time::Instant::now();
+                let chunk: Vec<read::RawRow> =
+                    match rows.by_ref().take(parse_rows).collect::<Result<_>>() {
+                        Ok(c) => c,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                let read = t0.elapsed();
+                if chunk.is_empty() {
+                    return;
+                }
+                let t0 = std::time::Instant::now();
+                let parsed: Vec<Parsed> = {
+                    use rayon::prelude::*;
+                    chunk.par_iter().map(|row| shape.parse(row)).collect()
                 };
-                let (values, key, hash) = match parsed {
-                    Parsed::Bad {
-                        column,
-                        raw,
-                        reason,
-                        detail,
-                    } => {
-                        bad(&column, &raw, reason, detail);
+                // The receiver is gone only when the file-order pass failed.
+                if tx.send(Ok((chunk, parsed, read, t0.elapsed()))).is_err() {
+                    return;
+                }
+            });
+            loop {
+                let t0 = std::time::Instant::now();
+                let Ok(next) = rx.recv() else { break };
+                timing.waited += t0.elapsed();
+                let (chunk, parsed, read, parse) = next?;
+                timing.read += read;
+                timing.parse += parse;
+                for (row, parsed) in chunk.iter().zip(parsed) {
+                    rec.rows_read += 1;
+                    let mut bad =
+                        |column: &str, raw: &str, reason: &'static str, detail: String| {
+                            quarantine.push(QuarantineRow {
+                                table: t.name.to_string(),
+                                source_file: shown.clone(),
+                                source_sha256: sha.clone(),
+                                line: row.line,
+                                column: column.to_string(),
+                                raw_value: raw.to_string(),
+                                reason,
+                                detail: format!("{pos} {}: {detail}", row.line),
+                                record: record_json(&headers, row),
+                            });
+                            rec.rows_quarantined += 1;
+                        };
+                    let (values, key, hash) = match parsed {
+                        Parsed::Bad {
+                            column,
+                            raw,
+                            reason,
+                            detail,
+                        } => {
+                            bad(&column, &raw, reason, detail);
+                            continue;
+                        }
+                        Parsed::Row { values, key, hash } => (values, key, hash),
+                    };
+                    // Row numbers are u32 to halve the index: 4 billion rows of one table per
+                    // ingest, far beyond a year of the largest exports.
+                    let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                        return Err(Error::Usage(format!(
+                            "more than {} rows of {} in one ingest: ingest the exports in parts",
+                            u32::MAX,
+                            t.name
+                        )));
+                    };
+                    // One map serves both checks: a key seen earlier in this file is a
+                    // duplicate (quarantined), one seen in an earlier file is a correction
+                    // (replaces it). Inserting first probes the map once per row (the
+                    // index is far larger than the caches); a duplicate, rare, puts the
+                    // first row back.
+                    let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
+                    if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
+                        acc.key_index.insert(hash, first as u32);
+                        let kc = t.key.join("+");
+                        bad(
+                            &kc,
+                            &key.replace('\u{1f}', "+"),
+                            reason::DUPLICATE_KEY,
+                            format!("same {kc} as {pos} {} of this file", acc.lines[first]),
+                        );
                         continue;
                     }
-                    Parsed::Row { values, key, hash } => (values, key, hash),
-                };
-                // Row numbers are u32 to halve the index: 4 billion rows of one table per
-                // ingest, far beyond a year of the largest exports.
-                let Ok(row_no) = u32::try_from(acc.live.len()) else {
-                    return Err(Error::Usage(format!(
-                        "more than {} rows of {} in one ingest: ingest the exports in parts",
-                        u32::MAX,
-                        t.name
-                    )));
-                };
-                // One map serves both checks: a key seen earlier in this file is a
-                // duplicate (quarantined), one seen in an earlier file is a correction
-                // (replaces it). Inserting first probes the map once per row (the
-                // index is far larger than the caches); a duplicate, rare, puts the
-                // first row back.
-                let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
-                if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
-                    acc.key_index.insert(hash, first as u32);
-                    let kc = t.key.join("+");
-                    bad(
-                        &kc,
-                        &key.replace('\u{1f}', "+"),
-                        reason::DUPLICATE_KEY,
-                        format!("same {kc} as {pos} {} of this file", acc.lines[first]),
-                    );
-                    continue;
-                }
-                if let Some(prev) = replaced {
-                    acc.live[prev] = false;
-                    rec.rows_replaced += 1;
-                }
-                acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
-                acc.origin.push(src_idx as u32);
-                acc.live.push(true);
-                acc.replaced_in_batch.push(replaced.is_some());
-                for (b, v) in acc.builders.iter_mut().zip(values) {
-                    b.push(v);
-                }
-                rec.rows_stored += 1;
-                if acc.live.len() - acc.buffered_from >= spill_rows {
-                    let t0 = std::time::Instant::now();
-                    acc.spill(&spill_dir.0)?;
-                    timing.spill += t0.elapsed();
+                    if let Some(prev) = replaced {
+                        acc.live[prev] = false;
+                        rec.rows_replaced += 1;
+                    }
+                    acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
+                    acc.origin.push(src_idx as u32);
+                    acc.live.push(true);
+                    acc.replaced_in_batch.push(replaced.is_some());
+                    for (b, v) in acc.builders.iter_mut().zip(values) {
+                        b.push(v);
+                    }
+                    rec.rows_stored += 1;
+                    if acc.live.len() - acc.buffered_from >= spill_rows {
+                        let t0 = std::time::Instant::now();
+                        acc.spill(&spill_dir.0)?;
+                        timing.spill += t0.elapsed();
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
         sources.push(rec);
         outcomes.push(FileOutcome {
@@ -702,14 +737,14 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let txn = write::commit(&mut lake, request)?;
     if std::env::var_os("LVYUE_TIMING").is_some() {
         eprintln!(
-            "ingest: probe {:.1} s, read {:.1} s, parse {:.1} s, keys+columns {:.1} s, spill {:.1} s, unknown orders {:.1} s, commit {:.1} s",
+            "ingest: probe {:.1} s, read {:.1} s and parse {:.1} s (beside the file-order pass, which waited {:.1} s for them), keys+columns {:.1} s, spill {:.1} s, unknown orders {:.1} s, commit {:.1} s",
             timing.probe.as_secs_f64(),
             timing.read.as_secs_f64(),
             timing.parse.as_secs_f64(),
+            timing.waited.as_secs_f64(),
             (started.elapsed()
                 - timing.probe
-                - timing.read
-                - timing.parse
+                - timing.waited
                 - timing.spill
                 - timing.unknown
                 - t0.elapsed())

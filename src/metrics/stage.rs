@@ -464,6 +464,7 @@ impl Staged {
     /// The tables of one shard, with the shared models (queries/models/) computed over
     /// them.
     pub fn shard(&self, shard: &Shard) -> Result<Staged> {
+        let t = std::time::Instant::now();
         let tables = match &self.kept {
             Some(k) => self.kept_tables(k, shard)?,
             None => self.shard_tables(shard)?,
@@ -475,6 +476,7 @@ impl Staged {
             registry: self.registry.clone(),
             kept: None,
         };
+        let read = t.elapsed();
         // Computed once per shard and shared by the queries that use them.
         for m in crate::queries::models() {
             let sql = crate::queries::for_polars(m.sql);
@@ -482,6 +484,15 @@ impl Staged {
                 .and_then(super::collect)
                 .context(|| format!("running queries/{}", m.file))?;
             staged.tables.push((m.get("id").to_string(), df.lazy()));
+        }
+        if std::env::var_os("LVYUE_TIMING").is_some() {
+            eprintln!(
+                "shard {}/{}: tables {:.2} s, models {:.2} s",
+                shard.index + 1,
+                shard.count,
+                read.as_secs_f64(),
+                (t.elapsed() - read).as_secs_f64()
+            );
         }
         Ok(staged)
     }
@@ -534,14 +545,8 @@ impl Staged {
         if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
             if let Some((_, ships)) = tables.iter().find(|(n, _)| n == "shipments") {
                 let s = shipment_ids(ships.clone())?;
-                let lines = in_reach(
-                    &tables[i].1,
-                    "shipment_lines",
-                    "shipment_id",
-                    &s,
-                    columns("shipment_lines"),
-                )?;
-                tables[i].1 = lines.lazy();
+                let lines = lines_of(tables[i].1.clone(), &s)?.select(columns("shipment_lines"));
+                tables[i].1 = in_memory(lines, "shipment_lines")?.lazy();
             }
         }
         Ok(tables)
@@ -570,26 +575,7 @@ impl Staged {
                                 None => s,
                             });
                     match shipments {
-                        Some(s) => {
-                            let ids = shipment_ids(s)?;
-                            // The ids' range is implied by the list, but unlike the list
-                            // the scan can test it against each row group's statistics
-                            // and skip the groups of other shards' shipments.
-                            let range = ids.str().ok().and_then(|s| {
-                                let lo = s.iter().flatten().min()?;
-                                let hi = s.iter().flatten().max()?;
-                                Some((lo.to_string(), hi.to_string()))
-                            });
-                            let lf = match range {
-                                Some((lo, hi)) => lf.clone().filter(
-                                    col("shipment_id")
-                                        .gt_eq(lit(lo))
-                                        .and(col("shipment_id").lt_eq(lit(hi))),
-                                ),
-                                None => lf.clone(),
-                            };
-                            with_keys(lf, "shipment_id", &ids, false)?
-                        }
+                        Some(s) => lines_of(lf.clone(), &shipment_ids(s)?)?,
                         None => lf.clone(),
                     }
                 }
@@ -648,6 +634,26 @@ fn with_keys(lf: LazyFrame, key: &str, ids: &Series, empty: bool) -> Result<Lazy
             names: std::sync::Arc::new([MARK.into()]),
             strict: true,
         }))
+}
+
+/// The shipment lines of the shipments `ids` (a line's shipment is required).
+fn lines_of(lines: LazyFrame, ids: &Series) -> Result<LazyFrame> {
+    // The ids' range is implied by the list, but unlike the list the scan can test it
+    // against each row group's statistics and skip the groups of other shipments.
+    let range = ids.str().ok().and_then(|s| {
+        let lo = s.iter().flatten().min()?;
+        let hi = s.iter().flatten().max()?;
+        Some((lo.to_string(), hi.to_string()))
+    });
+    let lines = match range {
+        Some((lo, hi)) => lines.filter(
+            col("shipment_id")
+                .gt_eq(lit(lo))
+                .and(col("shipment_id").lt_eq(lit(hi))),
+        ),
+        None => lines,
+    };
+    with_keys(lines, "shipment_id", ids, false)
 }
 
 /// The ids of the shipments in `ships`.

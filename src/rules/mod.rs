@@ -294,6 +294,15 @@ pub fn audit(
     let shards = judged.shards()?;
     for shard in &shards {
         let part = judged.shard(shard)?;
+        if timing {
+            eprintln!(
+                "shard {}/{}: staged at {:.2} s, {} MB resident",
+                shard.index + 1,
+                shard.count,
+                started.elapsed().as_secs_f64(),
+                crate::resident_mb()
+            );
+        }
         let run_one = |q: &Query| -> RuleResult {
             let t = std::time::Instant::now();
             let sql = queries::for_polars(&metrics::render_for_clock(q, policy, &params)?);
@@ -326,9 +335,10 @@ pub fn audit(
         }
         if timing {
             eprintln!(
-                "shard {}/{} done, {} MB resident",
+                "shard {}/{} done at {:.2} s, {} MB resident",
                 shard.index + 1,
                 shard.count,
+                started.elapsed().as_secs_f64(),
                 crate::resident_mb()
             );
         }
