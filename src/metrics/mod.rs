@@ -217,13 +217,7 @@ pub fn compute(
     for shard in &shards {
         let part = staged.shard(shard)?;
         if timing {
-            eprintln!(
-                "shard {}/{}: staged at {:.2} s, {} MB resident",
-                shard.index + 1,
-                shard.count,
-                started.elapsed().as_secs_f64(),
-                crate::resident_mb()
-            );
+            shard.trace("staged", started);
         }
         let run_one = |q: &Query| -> Result<DataFrame> {
             let t = std::time::Instant::now();

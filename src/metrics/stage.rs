@@ -253,6 +253,17 @@ impl Shard {
         self.lo.as_deref().is_none_or(|lo| lo <= id) && self.hi.as_deref().is_none_or(|hi| id < hi)
     }
 
+    /// An `LVYUE_TIMING` line: where a run is at this shard, and its memory then.
+    pub fn trace(&self, what: &str, started: std::time::Instant) {
+        eprintln!(
+            "shard {}/{}: {what} at {:.2} s, {} MB resident",
+            self.index + 1,
+            self.count,
+            started.elapsed().as_secs_f64(),
+            crate::resident_mb()
+        );
+    }
+
     fn order_filter(&self) -> Option<Expr> {
         let id = || col("order_id");
         match (&self.lo, &self.hi) {

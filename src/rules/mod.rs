@@ -295,13 +295,7 @@ pub fn audit(
     for shard in &shards {
         let part = judged.shard(shard)?;
         if timing {
-            eprintln!(
-                "shard {}/{}: staged at {:.2} s, {} MB resident",
-                shard.index + 1,
-                shard.count,
-                started.elapsed().as_secs_f64(),
-                crate::resident_mb()
-            );
+            shard.trace("staged", started);
         }
         let run_one = |q: &Query| -> RuleResult {
             let t = std::time::Instant::now();
@@ -334,13 +328,7 @@ pub fn audit(
             rates.push(rate);
         }
         if timing {
-            eprintln!(
-                "shard {}/{} done at {:.2} s, {} MB resident",
-                shard.index + 1,
-                shard.count,
-                started.elapsed().as_secs_f64(),
-                crate::resident_mb()
-            );
+            shard.trace("done", started);
         }
     }
     let stack = |frames: Vec<DataFrame>| -> Result<DataFrame> {
