@@ -384,12 +384,12 @@ impl Items {
 /// the ids alone (docs/performance.md, "fifth pass"): so the items are split by
 /// department, a handful of values, and each part sorted by its ids.
 fn sort_items(df: DataFrame) -> PolarsResult<DataFrame> {
-    let mut parts = df.partition_by(["department"], true)?;
     let department = |p: &DataFrame| -> PolarsResult<Option<String>> {
         Ok(p.column("department")?.str()?.get(0).map(str::to_string))
     };
-    let mut keyed = parts
-        .drain(..)
+    let mut keyed = df
+        .partition_by(["department"], true)?
+        .into_iter()
         .map(|p| Ok((department(&p)?, p)))
         .collect::<PolarsResult<Vec<_>>>()?;
     keyed.sort_by(|a, b| a.0.cmp(&b.0));

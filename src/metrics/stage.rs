@@ -424,10 +424,7 @@ impl Staged {
             .str()
             .cloned()
             .context(|| "orders in reach".into())?;
-        let mut staged = self.held(named);
-        staged.order_rows = kept;
-        staged.kept.as_mut().expect("held").ids = Some(ids);
-        Ok(Some((staged, kept)))
+        Ok(Some((self.holding(Some(ids), kept, named), kept)))
     }
 
     /// [`Staged::held`] when the window is more than one shard, else the scans as they
@@ -452,6 +449,17 @@ impl Staged {
     /// scanning the window for the shard's rows again (docs/performance.md, "fifth
     /// pass").
     pub fn held(&self, named: &dyn Fn(&str) -> bool) -> Staged {
+        self.holding(None, self.order_rows, named)
+    }
+
+    /// The staged tables, each shard holding its rows of the orders `ids` (`None`:
+    /// every order), `order_rows` of them.
+    fn holding(
+        &self,
+        ids: Option<StringChunked>,
+        order_rows: u64,
+        named: &dyn Fn(&str) -> bool,
+    ) -> Staged {
         let columns = self
             .tables
             .iter()
@@ -460,10 +468,10 @@ impl Staged {
             .collect();
         Staged {
             tables: self.tables.clone(),
-            order_rows: self.order_rows,
+            order_rows,
             files_read: self.files_read.clone(),
             registry: self.registry.clone(),
-            kept: Some(Kept { ids: None, columns }),
+            kept: Some(Kept { ids, columns }),
         }
     }
 
@@ -508,10 +516,10 @@ impl Staged {
         Ok(staged)
     }
 
-    /// A shard's share of the kept orders' rows, read into memory once: the queries
-    /// then read them from memory instead of matching every row of the window against
-    /// the kept ids, query by query. The shard's id range lets the scans skip the row
-    /// groups of other shards' orders.
+    /// A shard's rows of the order tables (of the kept orders, or of every order), read
+    /// into memory once: the queries then read them from memory instead of each
+    /// scanning the window for them (and matching the kept ids) again. The shard's id
+    /// range lets the scans skip the row groups of other shards' orders.
     fn kept_tables(&self, k: &Kept, shard: &Shard) -> Result<Vec<(String, LazyFrame)>> {
         let columns = |name: &str| -> Vec<Expr> {
             k.columns
@@ -520,22 +528,13 @@ impl Staged {
                 .map(|(_, c)| c.clone())
                 .unwrap_or_default()
         };
-        let Some(ids) = &k.ids else {
-            // Every order: the shard's scans, each read once.
-            let mut tables = self.shard_tables(shard)?;
-            for (name, lf) in tables.iter_mut() {
-                if matches!(split_named(name), Split::Order | Split::Shipment) {
-                    *lf = in_memory(lf.clone().select(columns(name)), name)?.lazy();
-                }
-            }
-            return Ok(tables);
-        };
-        let ids: Series = ids
-            .iter()
-            .flatten()
-            .filter(|id| shard.holds(id))
-            .collect::<StringChunked>()
-            .into_series();
+        let ids: Option<Series> = k.ids.as_ref().map(|ids| {
+            ids.iter()
+                .flatten()
+                .filter(|id| shard.holds(id))
+                .collect::<StringChunked>()
+                .into_series()
+        });
         let mut tables = Vec::new();
         for (name, lf) in &self.tables {
             let lf = match split_named(name) {
@@ -544,7 +543,11 @@ impl Staged {
                         Some(f) => lf.clone().filter(f),
                         None => lf.clone(),
                     };
-                    in_reach(&lf, name, "order_id", &ids, columns(name))?.lazy()
+                    match &ids {
+                        Some(ids) => in_reach(&lf, name, "order_id", ids, columns(name))?,
+                        None => in_memory(lf.select(columns(name)), name)?,
+                    }
+                    .lazy()
                 }
                 Split::First if shard.index > 0 => lf.clone().filter(lit(false)),
                 // Lines: below, once their shipments are read.
@@ -552,13 +555,17 @@ impl Staged {
             };
             tables.push((name.clone(), lf));
         }
-        // Lines follow their shipments: the ids of the kept ones.
+        // Lines follow the shipments just read; a whole lake's lines are all read, as
+        // its scans would be.
         if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
-            if let Some((_, ships)) = tables.iter().find(|(n, _)| n == "shipments") {
-                let s = shipment_ids(ships.clone())?;
-                let lines = lines_of(tables[i].1.clone(), &s)?.select(columns("shipment_lines"));
-                tables[i].1 = in_memory(lines, "shipment_lines")?.lazy();
-            }
+            let lines = match tables.iter().find(|(n, _)| n == "shipments") {
+                Some((_, ships)) if ids.is_some() || shard.count > 1 => {
+                    lines_of(tables[i].1.clone(), &shipment_ids(ships.clone())?)?
+                }
+                _ => tables[i].1.clone(),
+            };
+            tables[i].1 =
+                in_memory(lines.select(columns("shipment_lines")), "shipment_lines")?.lazy();
         }
         Ok(tables)
     }
