@@ -39,11 +39,22 @@ pub(crate) fn knob(name: &str, default: usize) -> usize {
 /// does not depend on scheduling. Queries are independent; polars parallelises inside
 /// each one too, and two at a time fill each one's serial phases.
 pub(crate) fn in_turn<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    in_turn_on(knob("LVYUE_QUERY_WORKERS", 2), items, f)
+}
+
+/// [`in_turn`] on `workers` threads. Plain threads, not rayon's: a rayon worker waiting
+/// for polars' pool steals further items meanwhile, so rayon would hold more items in
+/// memory at once than it has threads.
+pub(crate) fn in_turn_on<T: Sync, R: Send>(
+    workers: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<R>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
-        for _ in 0..knob("LVYUE_QUERY_WORKERS", 2).min(items.len()) {
+        for _ in 0..workers.max(1).min(items.len()) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(item) = items.get(i) else { break };

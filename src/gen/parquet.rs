@@ -93,7 +93,10 @@ fn frame(
             })
         })
         .collect::<Result<_>>()?;
-    let mut builders: Vec<Builder> = cols.iter().map(|c| Builder::new(c.ty)).collect();
+    let mut builders: Vec<Builder> = cols
+        .iter()
+        .map(|c| Builder::new(c.ty, rows.len()))
+        .collect();
     let tz = chrono_tz::Asia::Shanghai;
     for rec in rows {
         for (i, c) in cols.iter().enumerate() {
@@ -101,7 +104,7 @@ fn frame(
             let v = parse_value(raw, c.ty, tz).map_err(|why| {
                 Error::Usage(format!("generated {}.{}: {why}", table.name, c.name))
             })?;
-            builders[i].push(v);
+            builders[i].push(&v);
         }
     }
     let columns = builders

@@ -12,6 +12,7 @@ pub mod header;
 pub mod parse;
 pub mod read;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -98,9 +99,10 @@ struct QuarantineRow {
     record: String,
 }
 
-/// Column values of one table being collected from several files.
+/// Column values of one table being built: text goes straight into an Arrow string
+/// array, so a cell's text is copied once, from the row into the column.
 pub(crate) enum Builder {
-    Str(Vec<Option<String>>),
+    Str(StringChunkedBuilder),
     I64(Vec<Option<i64>>),
     Ts(Vec<Option<i64>>),
     Date(Vec<Option<i32>>),
@@ -109,28 +111,28 @@ pub(crate) enum Builder {
 }
 
 impl Builder {
-    pub(crate) fn new(ty: ColType) -> Builder {
+    pub(crate) fn new(ty: ColType, capacity: usize) -> Builder {
         match ty {
             ColType::Str | ColType::Department | ColType::Activity | ColType::Code(_) => {
-                Builder::Str(Vec::new())
+                Builder::Str(StringChunkedBuilder::new(PlSmallStr::EMPTY, capacity))
             }
-            ColType::Timestamp => Builder::Ts(Vec::new()),
-            ColType::Date => Builder::Date(Vec::new()),
-            ColType::Money => Builder::Money(Vec::new()),
-            ColType::Int | ColType::Score => Builder::I64(Vec::new()),
-            ColType::Bool => Builder::Bool(Vec::new()),
+            ColType::Timestamp => Builder::Ts(Vec::with_capacity(capacity)),
+            ColType::Date => Builder::Date(Vec::with_capacity(capacity)),
+            ColType::Money => Builder::Money(Vec::with_capacity(capacity)),
+            ColType::Int | ColType::Score => Builder::I64(Vec::with_capacity(capacity)),
+            ColType::Bool => Builder::Bool(Vec::with_capacity(capacity)),
         }
     }
 
-    pub(crate) fn push(&mut self, v: Value) {
+    pub(crate) fn push(&mut self, v: &Value) {
         match (self, v) {
-            (Builder::Str(b), Value::Str(s)) => b.push(Some(s)),
-            (Builder::I64(b), Value::Int(i)) => b.push(Some(i)),
-            (Builder::Ts(b), Value::Timestamp(t)) => b.push(Some(t)),
-            (Builder::Date(b), Value::Date(d)) => b.push(Some(d)),
-            (Builder::Money(b), Value::Money(m)) => b.push(Some(m)),
-            (Builder::Bool(b), Value::Bool(x)) => b.push(Some(x)),
-            (Builder::Str(b), Value::Null) => b.push(None),
+            (Builder::Str(b), Value::Str(s)) => b.append_value(&**s),
+            (Builder::I64(b), Value::Int(i)) => b.push(Some(*i)),
+            (Builder::Ts(b), Value::Timestamp(t)) => b.push(Some(*t)),
+            (Builder::Date(b), Value::Date(d)) => b.push(Some(*d)),
+            (Builder::Money(b), Value::Money(m)) => b.push(Some(*m)),
+            (Builder::Bool(b), Value::Bool(x)) => b.push(Some(*x)),
+            (Builder::Str(b), Value::Null) => b.append_null(),
             (Builder::I64(b), Value::Null) | (Builder::Ts(b), Value::Null) => b.push(None),
             (Builder::Date(b), Value::Null) => b.push(None),
             (Builder::Money(b), Value::Null) => b.push(None),
@@ -142,7 +144,7 @@ impl Builder {
     pub(crate) fn finish(self, name: &str) -> Result<Series> {
         let name: PlSmallStr = name.into();
         Ok(match self {
-            Builder::Str(v) => Series::new(name, v),
+            Builder::Str(b) => b.finish().with_name(name).into_series(),
             Builder::I64(v) => Series::new(name, v),
             Builder::Bool(v) => Series::new(name, v),
             Builder::Ts(v) => Int64Chunked::from_iter_options(name, v.into_iter())
@@ -163,7 +165,7 @@ impl Builder {
 fn key_part(v: &Value) -> String {
     match v {
         Value::Null => "\u{0}".into(),
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Int(i) | Value::Timestamp(i) => i.to_string(),
         Value::Date(d) => d.to_string(),
         Value::Money(m) => m.to_string(),
@@ -176,20 +178,28 @@ fn key_part(v: &Value) -> String {
 /// `LVYUE_PARSE_ROWS` lowers it so the tests cut small exports into many chunks.
 const PARSE_ROWS: usize = 16_384;
 
-/// One row's cells parsed by the contract, or the first reason it is quarantined.
-enum Parsed {
-    Row {
-        values: Vec<Value>,
-        /// The key's text (for the duplicate message) and its hash (for the index).
-        key: String,
-        hash: write::KeyHash,
-    },
+/// Rows parsed together into one set of columns; a chunk is cut into a few pieces so
+/// that both cores build columns.
+const PIECE_ROWS: usize = 4_096;
+
+/// What parsing says of one row.
+enum Outcome {
+    /// The row parsed: its values are the next row of its piece's columns.
+    Row(write::KeyHash),
+    /// The first reason the row is quarantined.
     Bad {
         column: String,
         raw: String,
         reason: &'static str,
         detail: String,
     },
+}
+
+/// A run of consecutive rows parsed on one thread: an outcome per row, and the typed
+/// columns of the rows that parsed, in order.
+struct Piece {
+    outcomes: Vec<Outcome>,
+    frame: DataFrame,
 }
 
 /// How one file's fields map onto its table: what parsing a row needs, shared by the
@@ -204,19 +214,22 @@ struct RowShape<'a> {
 }
 
 impl RowShape<'_> {
-    /// Parses a row on its own: nothing here depends on other rows.
-    fn parse(&self, row: &read::RawRow) -> Parsed {
+    /// Parses a row's cells into `values` (cleared first), or says why the row is
+    /// quarantined. Nothing here depends on other rows.
+    fn values<'r>(&self, row: &'r read::RawRow, values: &mut Vec<Value<'r>>) -> Option<Outcome> {
         let t = self.table;
-        let bad = |column: &str, raw: &str, reason: &'static str, detail: String| Parsed::Bad {
-            column: column.to_string(),
-            raw: raw.to_string(),
-            reason,
-            detail,
+        let bad = |column: &str, raw: &str, reason: &'static str, detail: String| {
+            Some(Outcome::Bad {
+                column: column.to_string(),
+                raw: raw.to_string(),
+                reason,
+                detail,
+            })
         };
+        values.clear();
         if let Some((col, why)) = &row.problem {
             return bad(col, "", reason::MALFORMED_ROW, why.clone());
         }
-        let mut values = Vec::with_capacity(t.columns.len());
         for (ci, c) in t.columns.iter().enumerate() {
             let raw = self.field_of[ci]
                 .and_then(|f| row.cells.get(f))
@@ -243,14 +256,65 @@ impl RowShape<'_> {
                 }
             }
         }
-        let key = self
-            .key_cols
+        None
+    }
+
+    /// The key's text, parts joined by U+001F (as [`write::key_strings`] joins them).
+    fn key_text(&self, values: &[Value]) -> String {
+        self.key_cols
             .iter()
             .map(|&k| key_part(&values[k]))
             .collect::<Vec<_>>()
-            .join("\u{1f}");
-        let hash = write::key_hash(&key);
-        Parsed::Row { values, key, hash }
+            .join("\u{1f}")
+    }
+
+    fn key_hash(&self, values: &[Value]) -> write::KeyHash {
+        // Most keys are one text column: hashed where it lies, without building the text.
+        if let [k] = self.key_cols {
+            if let Value::Str(s) = &values[*k] {
+                return write::key_hash(s);
+            }
+        }
+        write::key_hash(&self.key_text(values))
+    }
+
+    /// The key text of a row that parsed (for the rare duplicate message).
+    fn key_of(&self, row: &read::RawRow) -> String {
+        let mut values = Vec::with_capacity(self.table.columns.len());
+        let bad = self.values(row, &mut values);
+        debug_assert!(bad.is_none(), "only rows that parsed have keys");
+        self.key_text(&values)
+    }
+
+    /// Parses consecutive rows into one set of columns.
+    fn piece(&self, rows: &[read::RawRow]) -> Result<Piece> {
+        let t = self.table;
+        let mut builders: Vec<Builder> = t
+            .columns
+            .iter()
+            .map(|c| Builder::new(c.ty, rows.len()))
+            .collect();
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut values = Vec::with_capacity(t.columns.len());
+        let mut height = 0;
+        for row in rows {
+            if let Some(bad) = self.values(row, &mut values) {
+                outcomes.push(bad);
+                continue;
+            }
+            outcomes.push(Outcome::Row(self.key_hash(&values)));
+            for (b, v) in builders.iter_mut().zip(&values) {
+                b.push(v);
+            }
+            height += 1;
+        }
+        let cols = builders
+            .into_iter()
+            .zip(t.columns)
+            .map(|(b, c)| b.finish(c.name).map(Column::from))
+            .collect::<Result<Vec<_>>>()?;
+        let frame = DataFrame::new(height, cols).context(|| format!("building {}", t.name))?;
+        Ok(Piece { outcomes, frame })
     }
 }
 
@@ -276,85 +340,163 @@ struct Sheet {
 /// `LVYUE_SPILL_ROWS` lowers it so the tests exercise spilling on small exports.
 const SPILL_ROWS: usize = 1 << 20;
 
-/// Rows of one table collected in this ingest: the latest rows in column builders, the
+/// Rows of one table collected in this ingest: the latest rows in parsed pieces, the
 /// rest spilled by partition under `<lake>/_txn/spill/` (discarded with an interrupted
 /// transaction, removed by a committed one). Per row it keeps only what the upsert
 /// needs: liveness, source, whether it replaced a row of this ingest, and its line.
 struct Acc {
     table: &'static Table,
-    builders: Vec<Builder>,
-    /// Ingest-wide number of the first row in `builders`.
+    /// Parsed pieces not yet spilled, in file order.
+    pending: Vec<DataFrame>,
+    /// Ingest-wide number of the first row in `pending`.
     buffered_from: usize,
     origin: Vec<u32>,
     live: Vec<bool>,
     replaced_in_batch: Vec<bool>,
     /// Key hash → the live row with that key.
-    key_index: PlHashMap<write::KeyHash, u32>,
+    key_index: write::KeyIndex,
     /// Source line of each row (for naming the first of two duplicates).
     lines: Vec<u32>,
     spills: Vec<(Option<(i32, u32)>, PathBuf)>,
+    /// The spill being written beside the parse, if any; at most one, so memory holds
+    /// two spills' rows at most.
+    writing: Option<std::thread::JoinHandle<Result<Spilled>>>,
+    spills_started: usize,
+}
+
+/// The (partition, file) pairs one spill wrote, in partition order.
+type Spilled = Vec<(Option<(i32, u32)>, PathBuf)>;
+
+impl Drop for Acc {
+    fn drop(&mut self) {
+        // A failed ingest removes its spill folder after this: no file may still be
+        // being written into it.
+        if let Some(h) = self.writing.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Acc {
     fn new(table: &'static Table) -> Acc {
         Acc {
             table,
-            builders: builders_for(table),
+            pending: Vec::new(),
             buffered_from: 0,
             origin: Vec::new(),
             live: Vec::new(),
             replaced_in_batch: Vec::new(),
-            key_index: PlHashMap::new(),
+            key_index: write::KeyIndex::default(),
             lines: Vec::new(),
             spills: Vec::new(),
+            writing: None,
+            spills_started: 0,
         }
     }
 
-    /// Writes the buffered rows to spill files, one per partition they fall in.
+    /// Makes room for `rows` more rows.
+    fn reserve(&mut self, rows: usize) {
+        self.key_index.reserve(rows);
+        self.origin.reserve(rows);
+        self.live.reserve(rows);
+        self.replaced_in_batch.reserve(rows);
+        self.lines.reserve(rows);
+    }
+
+    /// Buffers a parsed piece's rows, without those `keep` leaves out.
+    fn append(&mut self, piece: DataFrame, keep: &[bool]) -> Result<()> {
+        let piece = if keep.iter().all(|&k| k) {
+            piece
+        } else {
+            piece
+                .filter(&BooleanChunked::from_slice("keep".into(), keep))
+                .context(|| format!("{} rows", self.table.name))?
+        };
+        if piece.height() > 0 {
+            self.pending.push(piece);
+        }
+        Ok(())
+    }
+
+    /// Hands the buffered rows to a thread that writes them to spill files, one per
+    /// partition they fall in, after the previous spill has finished.
     fn spill(&mut self, dir: &Path) -> Result<()> {
-        let t = self.table;
         let height = self.live.len() - self.buffered_from;
         if height == 0 {
             return Ok(());
         }
-        let builders = std::mem::replace(&mut self.builders, builders_for(t));
-        let mut cols = builders
-            .into_iter()
-            .zip(t.columns)
-            .map(|(b, c)| b.finish(c.name).map(Column::from))
-            .collect::<Result<Vec<_>>>()?;
-        cols.push(Column::new(
-            write::ROW_COLUMN.into(),
-            (self.buffered_from as u64..self.live.len() as u64).collect::<Vec<u64>>(),
-        ));
-        let df = DataFrame::new(height, cols).context(|| format!("building {}", t.name))?;
-        let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
-        for (i, p) in write::row_partitions(&df, t)?.into_iter().enumerate() {
-            by_part.entry(p).or_default().push(i as IdxSize);
-        }
-        for (part, rows) in by_part {
-            let mut chunk = df
-                .take(&IdxCa::from_vec("idx".into(), rows))
-                .context(|| format!("{} rows", t.name))?;
-            let path = dir.join(format!("{}-{:06}.parquet", t.name, self.spills.len()));
-            write::write_spill(&mut chunk, &path)?;
-            self.spills.push((part, path));
-        }
+        self.finish_spill()?;
+        let pieces = std::mem::take(&mut self.pending);
+        let rows = self.buffered_from as u64..self.live.len() as u64;
+        let (t, n, dir) = (self.table, self.spills_started, dir.to_path_buf());
+        self.writing = Some(std::thread::spawn(move || {
+            write_spill_files(t, pieces, rows, &dir, n)
+        }));
+        self.spills_started += 1;
         self.buffered_from = self.live.len();
+        Ok(())
+    }
+
+    /// Waits for the spill being written and records its files.
+    fn finish_spill(&mut self) -> Result<()> {
+        if let Some(h) = self.writing.take() {
+            let files = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            self.spills.extend(files);
+        }
         Ok(())
     }
 
     fn into_batch(mut self, dir: &Path) -> Result<TableBatch> {
         self.spill(dir)?;
+        self.finish_spill()?;
         Ok(TableBatch {
             table: self.table,
-            spills: self.spills,
-            live: self.live,
-            origin: self.origin,
-            replaced_in_batch: self.replaced_in_batch,
-            key_index: self.key_index,
+            spills: std::mem::take(&mut self.spills),
+            live: std::mem::take(&mut self.live),
+            origin: std::mem::take(&mut self.origin),
+            replaced_in_batch: std::mem::take(&mut self.replaced_in_batch),
+            key_index: std::mem::take(&mut self.key_index),
         })
     }
+}
+
+/// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: one
+/// file per partition, each row carrying its row number.
+fn write_spill_files(
+    t: &'static Table,
+    pieces: Vec<DataFrame>,
+    rows: std::ops::Range<u64>,
+    dir: &Path,
+    n: usize,
+) -> Result<Spilled> {
+    let mut pieces = pieces.into_iter();
+    let mut df = pieces.next().expect("rows are buffered");
+    for p in pieces {
+        df.vstack_mut_owned(p)
+            .context(|| format!("building {}", t.name))?;
+    }
+    debug_assert_eq!(df.height() as u64, rows.end - rows.start);
+    // One chunk per column: the partition take below looks up chunks otherwise.
+    df.rechunk_mut_par();
+    df.with_column(Column::new(
+        write::ROW_COLUMN.into(),
+        rows.collect::<Vec<u64>>(),
+    ))
+    .context(|| format!("building {}", t.name))?;
+    let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
+    for (i, p) in write::row_partitions(&df, t)?.into_iter().enumerate() {
+        by_part.entry(p).or_default().push(i as IdxSize);
+    }
+    let mut out = Vec::with_capacity(by_part.len());
+    for (k, (part, idx)) in by_part.into_iter().enumerate() {
+        let mut chunk = df
+            .take(&IdxCa::from_vec("idx".into(), idx))
+            .context(|| format!("{} rows", t.name))?;
+        let path = dir.join(format!("{}-{n:06}-{k:03}.parquet", t.name));
+        write::write_spill(&mut chunk, &path)?;
+        out.push((part, path));
+    }
+    Ok(out)
 }
 
 /// Where an ingest's time goes (`LVYUE_TIMING=1`).
@@ -368,11 +510,6 @@ struct Timing {
     waited: std::time::Duration,
     spill: std::time::Duration,
     unknown: std::time::Duration,
-}
-
-/// Empty column builders for `t`'s columns.
-fn builders_for(t: &Table) -> Vec<Builder> {
-    t.columns.iter().map(|c| Builder::new(c.ty)).collect()
 }
 
 /// Removes the spill folder however the ingest ends (a commit has already moved
@@ -391,10 +528,10 @@ impl Drop for SpillDir {
 
 /// Applies contract defaults ("default active", "default CNY", "default false") so
 /// queries need not repeat them.
-fn default_for(table: &str, column: &str) -> Option<Value> {
+fn default_for(table: &str, column: &str) -> Option<Value<'static>> {
     match (table, column) {
-        ("orders", "status") => Some(Value::Str("active".into())),
-        ("orders", "currency") => Some(Value::Str("CNY".into())),
+        ("orders", "status") => Some(Value::Str(Cow::Borrowed("active"))),
+        ("orders", "currency") => Some(Value::Str(Cow::Borrowed("CNY"))),
         ("orders", "needs_production") => Some(Value::Bool(false)),
         _ => None,
     }
@@ -449,6 +586,10 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         encoding: opts.encoding,
         sheet: opts.sheet.as_deref(),
     };
+    // Declared before the tables' rows so that it is dropped after them (and after any
+    // spill they are still writing).
+    let spill_dir = SpillDir(lake.root.join(crate::lake::txn::TXN_DIR).join("spill"));
+    std::fs::create_dir_all(&spill_dir.0).at(&spill_dir.0)?;
     let mut accs: BTreeMap<&'static str, Acc> = BTreeMap::new();
     let mut quarantine: Vec<QuarantineRow> = Vec::new();
     let mut sources: Vec<SourceRecord> = Vec::new();
@@ -459,10 +600,9 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let started = std::time::Instant::now();
     // Read once here, not per row.
     let parse_rows = crate::knob("LVYUE_PARSE_ROWS", PARSE_ROWS);
+    let piece_rows = PIECE_ROWS.min(parse_rows.div_ceil(2)).max(1);
     let spill_rows = crate::knob("LVYUE_SPILL_ROWS", SPILL_ROWS);
     let mut timing = Timing::default();
-    let spill_dir = SpillDir(lake.root.join(crate::lake::txn::TXN_DIR).join("spill"));
-    std::fs::create_dir_all(&spill_dir.0).at(&spill_dir.0)?;
 
     for path in &files {
         let t0 = std::time::Instant::now();
@@ -567,124 +707,159 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             tz: lake.tz,
         };
         let mut rows = sheet.rows;
+        let csv = sheet.format == Format::Csv;
+        let mut sized = false;
         // Cells are parsed a chunk at a time on every core; what depends on earlier rows
         // (keys seen, quarantine, row numbers) is then applied in file order, so the
         // result is the same as parsing one row after another. The next chunks are read
         // and parsed while this thread applies one: the file-order pass is the longest
         // step, and on its own it keeps one core busy.
         std::thread::scope(|scope| -> Result<()> {
-            type Chunk = (
-                Vec<read::RawRow>,
-                Vec<Parsed>,
-                std::time::Duration,
-                std::time::Duration,
-            );
+            use std::time::Duration;
+            type Chunk = (Vec<read::RawRow>, Vec<Piece>, Duration, Duration);
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(1);
             let shape = &shape;
+            // Three stages, each on its own thread: reading rows, parsing them (on the
+            // pool), and this file-order pass. One chunk waits between each.
+            let (raw_tx, raw_rx) =
+                std::sync::mpsc::sync_channel::<Result<(Vec<read::RawRow>, Duration)>>(1);
+            let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<read::RawRow>>();
             scope.spawn(move || loop {
+                recycle_rx.try_iter().for_each(drop);
                 let t0 = std::time::Instant::now();
-                let chunk: Vec<read::RawRow> =
-                    match rows.by_ref().take(parse_rows).collect::<Result<_>>() {
-                        Ok(c) => c,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                let read = t0.elapsed();
-                if chunk.is_empty() {
+                let chunk = rows.by_ref().take(parse_rows).collect::<Result<Vec<_>>>();
+                let last = chunk.as_ref().map_or(true, |c| c.is_empty());
+                if last && chunk.is_ok() {
                     return;
                 }
-                let t0 = std::time::Instant::now();
-                let parsed: Vec<Parsed> = {
-                    use rayon::prelude::*;
-                    chunk.par_iter().map(|row| shape.parse(row)).collect()
-                };
-                // The receiver is gone only when the file-order pass failed.
-                if tx.send(Ok((chunk, parsed, read, t0.elapsed()))).is_err() {
+                // The receiver is gone only when a later stage stopped.
+                if raw_tx.send(chunk.map(|c| (c, t0.elapsed()))).is_err() || last {
                     return;
+                }
+            });
+            scope.spawn(move || {
+                for next in raw_rx {
+                    let sent = next.and_then(|(chunk, read)| {
+                        let t0 = std::time::Instant::now();
+                        let pieces: Result<Vec<Piece>> = {
+                            use rayon::prelude::*;
+                            chunk
+                                .par_chunks(piece_rows)
+                                .map(|rows| shape.piece(rows))
+                                .collect()
+                        };
+                        pieces.map(|p| (chunk, p, read, t0.elapsed()))
+                    });
+                    let stop = sent.is_err();
+                    if tx.send(sent).is_err() || stop {
+                        return;
+                    }
                 }
             });
             loop {
                 let t0 = std::time::Instant::now();
                 let Ok(next) = rx.recv() else { break };
                 timing.waited += t0.elapsed();
-                let (chunk, parsed, read, parse) = next?;
+                let (chunk, pieces, read, parse) = next?;
                 timing.read += read;
                 timing.parse += parse;
-                for (row, parsed) in chunk.iter().zip(parsed) {
-                    rec.rows_read += 1;
-                    let mut bad =
-                        |column: &str, raw: &str, reason: &'static str, detail: String| {
-                            quarantine.push(QuarantineRow {
-                                table: t.name.to_string(),
-                                source_file: shown.clone(),
-                                source_sha256: sha.clone(),
-                                line: row.line,
-                                column: column.to_string(),
-                                raw_value: raw.to_string(),
+                if !sized {
+                    sized = true;
+                    // Growing the key index rehashes it, touching fresh pages each time
+                    // (a tenth of a large ingest): size it once from the first rows'
+                    // length instead. An overestimate costs only memory.
+                    if csv {
+                        let text: usize = chunk
+                            .iter()
+                            .map(|r| r.cells.as_byte_record().as_slice().len() + r.cells.len())
+                            .sum();
+                        let rows = (size as f64 / text.max(1) as f64 * chunk.len() as f64) as usize;
+                        acc.reserve(rows);
+                    }
+                }
+                let mut rows = chunk.iter();
+                for piece in pieces {
+                    // Which of the piece's parsed rows are stored (a duplicate is not).
+                    let mut keep: Vec<bool> = Vec::with_capacity(piece.frame.height());
+                    for outcome in piece.outcomes {
+                        let row = rows.next().expect("one outcome per row");
+                        rec.rows_read += 1;
+                        let mut bad =
+                            |column: &str, raw: &str, reason: &'static str, detail: String| {
+                                quarantine.push(QuarantineRow {
+                                    table: t.name.to_string(),
+                                    source_file: shown.clone(),
+                                    source_sha256: sha.clone(),
+                                    line: row.line,
+                                    column: column.to_string(),
+                                    raw_value: raw.to_string(),
+                                    reason,
+                                    detail: format!("{pos} {}: {detail}", row.line),
+                                    record: record_json(&headers, row),
+                                });
+                                rec.rows_quarantined += 1;
+                            };
+                        let hash = match outcome {
+                            Outcome::Bad {
+                                column,
+                                raw,
                                 reason,
-                                detail: format!("{pos} {}: {detail}", row.line),
-                                record: record_json(&headers, row),
-                            });
-                            rec.rows_quarantined += 1;
+                                detail,
+                            } => {
+                                bad(&column, &raw, reason, detail);
+                                continue;
+                            }
+                            Outcome::Row(hash) => hash,
                         };
-                    let (values, key, hash) = match parsed {
-                        Parsed::Bad {
-                            column,
-                            raw,
-                            reason,
-                            detail,
-                        } => {
-                            bad(&column, &raw, reason, detail);
+                        // Row numbers are u32 to halve the index: 4 billion rows of one
+                        // table per ingest, far beyond a year of the largest exports.
+                        let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                            return Err(Error::Usage(format!(
+                                "more than {} rows of {} in one ingest: ingest the exports in parts",
+                                u32::MAX,
+                                t.name
+                            )));
+                        };
+                        // One map serves both checks: a key seen earlier in this file is a
+                        // duplicate (quarantined), one seen in an earlier file is a
+                        // correction (replaces it). Inserting first probes the map once per
+                        // row (the index is far larger than the caches); a duplicate, rare,
+                        // puts the first row back.
+                        let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
+                        if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx)
+                        {
+                            acc.key_index.insert(hash, first as u32);
+                            let kc = t.key.join("+");
+                            bad(
+                                &kc,
+                                &shape.key_of(row).replace('\u{1f}', "+"),
+                                reason::DUPLICATE_KEY,
+                                format!("same {kc} as {pos} {} of this file", acc.lines[first]),
+                            );
+                            keep.push(false);
                             continue;
                         }
-                        Parsed::Row { values, key, hash } => (values, key, hash),
-                    };
-                    // Row numbers are u32 to halve the index: 4 billion rows of one table per
-                    // ingest, far beyond a year of the largest exports.
-                    let Ok(row_no) = u32::try_from(acc.live.len()) else {
-                        return Err(Error::Usage(format!(
-                            "more than {} rows of {} in one ingest: ingest the exports in parts",
-                            u32::MAX,
-                            t.name
-                        )));
-                    };
-                    // One map serves both checks: a key seen earlier in this file is a
-                    // duplicate (quarantined), one seen in an earlier file is a correction
-                    // (replaces it). Inserting first probes the map once per row (the
-                    // index is far larger than the caches); a duplicate, rare, puts the
-                    // first row back.
-                    let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
-                    if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
-                        acc.key_index.insert(hash, first as u32);
-                        let kc = t.key.join("+");
-                        bad(
-                            &kc,
-                            &key.replace('\u{1f}', "+"),
-                            reason::DUPLICATE_KEY,
-                            format!("same {kc} as {pos} {} of this file", acc.lines[first]),
-                        );
-                        continue;
+                        if let Some(prev) = replaced {
+                            acc.live[prev] = false;
+                            rec.rows_replaced += 1;
+                        }
+                        acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
+                        acc.origin.push(src_idx as u32);
+                        acc.live.push(true);
+                        acc.replaced_in_batch.push(replaced.is_some());
+                        keep.push(true);
+                        rec.rows_stored += 1;
                     }
-                    if let Some(prev) = replaced {
-                        acc.live[prev] = false;
-                        rec.rows_replaced += 1;
-                    }
-                    acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
-                    acc.origin.push(src_idx as u32);
-                    acc.live.push(true);
-                    acc.replaced_in_batch.push(replaced.is_some());
-                    for (b, v) in acc.builders.iter_mut().zip(values) {
-                        b.push(v);
-                    }
-                    rec.rows_stored += 1;
+                    acc.append(piece.frame, &keep)?;
                     if acc.live.len() - acc.buffered_from >= spill_rows {
                         let t0 = std::time::Instant::now();
                         acc.spill(&spill_dir.0)?;
                         timing.spill += t0.elapsed();
                     }
                 }
+                // Back to the reader, which allocated the rows: freeing them there is
+                // mimalloc's fast, thread-local path.
+                let _ = recycle_tx.send(chunk);
             }
             Ok(())
         })?;
@@ -809,32 +984,44 @@ fn count_unknown_orders(
         if b.table.name == "orders" || b.table.column_index("order_id").is_none() {
             continue;
         }
-        for (_, path) in &b.spills {
-            let file = std::fs::File::open(path).at(path)?;
-            let df = ParquetReader::new(file)
-                .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
-                .finish()
-                .context(|| format!("reading {}", path.display()))?;
-            let ids = df
-                .column("order_id")
-                .context(|| "order_id".into())?
-                .str()
-                .context(|| "order_id".into())?
-                .clone();
-            let rows = df
-                .column(write::ROW_COLUMN)
-                .context(|| "rows".into())?
-                .u64()
-                .context(|| "rows".into())?
-                .clone();
-            for (id, row) in ids.iter().zip(rows.iter()) {
-                if let (Some(id), Some(row)) = (id, row) {
-                    let row = row as usize;
-                    if b.live[row] && !known.contains(&write::key_hash(id)) {
-                        sources[b.origin[row] as usize].unknown_order_refs += 1;
+        // Spill files are independent: read and count on every core, add up after.
+        let per_file = {
+            use rayon::prelude::*;
+            b.spills
+                .par_iter()
+                .map(|(_, path)| -> Result<BTreeMap<usize, u64>> {
+                    let file = std::fs::File::open(path).at(path)?;
+                    let df = ParquetReader::new(file)
+                        .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
+                        .finish()
+                        .context(|| format!("reading {}", path.display()))?;
+                    let ids = df
+                        .column("order_id")
+                        .context(|| "order_id".into())?
+                        .str()
+                        .context(|| "order_id".into())?
+                        .clone();
+                    let rows = df
+                        .column(write::ROW_COLUMN)
+                        .context(|| "rows".into())?
+                        .u64()
+                        .context(|| "rows".into())?
+                        .clone();
+                    let mut unknown = BTreeMap::new();
+                    for (id, row) in ids.iter().zip(rows.iter()) {
+                        if let (Some(id), Some(row)) = (id, row) {
+                            let row = row as usize;
+                            if b.live[row] && !known.contains(&write::key_hash(id)) {
+                                *unknown.entry(b.origin[row] as usize).or_insert(0) += 1;
+                            }
+                        }
                     }
-                }
-            }
+                    Ok(unknown)
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        for (src, n) in per_file.into_iter().flatten() {
+            sources[src].unknown_order_refs += n;
         }
     }
     Ok(())

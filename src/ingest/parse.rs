@@ -11,11 +11,13 @@ use chrono_tz::Tz;
 
 use super::contract::{ColType, ACTIVITIES, DEPARTMENTS};
 
-/// A parsed cell, in the physical form the lake stores.
+/// A parsed cell, in the physical form the lake stores. Text borrows from the cell or
+/// from the contract's word lists where it can: a row's cells go straight into column
+/// builders, and an allocation per text cell was the largest cost of an ingest.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     /// Microseconds since 1970-01-01 00:00 of naive local wall-clock time.
     Timestamp(i64),
     /// Days since 1970-01-01.
@@ -30,7 +32,9 @@ pub enum Value {
 /// Borrows when there is nothing to fold (the common case: no allocation per cell).
 pub fn normalize(raw: &str) -> Cow<'_, str> {
     let wide = |c: char| c == '\u{3000}' || ('\u{FF01}'..='\u{FF5E}').contains(&c);
-    if !raw.chars().any(wide) {
+    // Every one of those characters is encoded with a lead byte 0xE3 or 0xEF: a byte
+    // scan clears most cells without decoding them.
+    if !raw.bytes().any(|b| b == 0xE3 || b == 0xEF) || !raw.chars().any(wide) {
         return Cow::Borrowed(raw.trim());
     }
     let folded: String = raw
@@ -45,14 +49,14 @@ pub fn normalize(raw: &str) -> Cow<'_, str> {
 }
 
 /// Parses one cell. Empty text is `Null`; the caller decides whether null is allowed.
-pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value, String> {
+pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value<'_>, String> {
     // Strings keep their own characters (names may contain full-width forms on purpose).
     if ty == ColType::Str {
         let t = raw.trim();
         return Ok(if t.is_empty() {
             Value::Null
         } else {
-            Value::Str(t.to_string())
+            Value::Str(Cow::Borrowed(t))
         });
     }
     let s = normalize(raw);
@@ -70,23 +74,16 @@ pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value, String> {
             _ => Err(format!("expected a score from 1 to 5, found {s:?}")),
         },
         ColType::Bool => parse_bool(&s).map(Value::Bool),
-        ColType::Department => parse_department(&s).map(|d| Value::Str(d.to_string())),
-        ColType::Activity => {
-            let a = s.to_ascii_lowercase();
-            if ACTIVITIES.contains(&a.as_str()) {
-                Ok(Value::Str(a))
-            } else {
-                Err(format!("unknown activity {s:?}"))
-            }
-        }
-        ColType::Code(codes) => {
-            let c = s.to_ascii_lowercase();
-            if codes.contains(&c.as_str()) {
-                Ok(Value::Str(c))
-            } else {
-                Err(format!("expected one of {}, found {s:?}", codes.join("/")))
-            }
-        }
+        ColType::Department => parse_department(&s).map(|d| Value::Str(Cow::Borrowed(d))),
+        // The stored word is the list's own (lower-case) spelling.
+        ColType::Activity => match ACTIVITIES.iter().find(|a| a.eq_ignore_ascii_case(&s)) {
+            Some(a) => Ok(Value::Str(Cow::Borrowed(a))),
+            None => Err(format!("unknown activity {s:?}")),
+        },
+        ColType::Code(codes) => match codes.iter().find(|c| c.eq_ignore_ascii_case(&s)) {
+            Some(c) => Ok(Value::Str(Cow::Borrowed(c))),
+            None => Err(format!("expected one of {}, found {s:?}", codes.join("/"))),
+        },
     }
 }
 
@@ -106,6 +103,14 @@ pub fn naive_of_micros(us: i64) -> Option<NaiveDateTime> {
 
 /// Parses a timestamp into naive local wall-clock microseconds in `tz`.
 pub fn parse_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
+    match plain_iso(s) {
+        Some(naive) => in_zone(s, naive, tz),
+        None => any_timestamp(s, tz),
+    }
+}
+
+/// [`parse_timestamp`] for every form the contract accepts.
+fn any_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
     let expected = || {
         format!(
             "expected a timestamp such as 2025-03-05 14:03, 2025/3/5 14:03:07, \
@@ -119,14 +124,38 @@ pub fn parse_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
     let (date_part, time_part) = split_date_time(s).ok_or_else(expected)?;
     let date = parse_date(date_part).map_err(|_| expected())?;
     let time = parse_time(time_part).ok_or_else(expected)?;
-    let naive = date.and_time(time);
-    // A wall-clock time that does not exist in the zone (a DST gap) is an error, not a guess.
+    in_zone(s, date.and_time(time), tz)
+}
+
+/// A wall-clock time that does not exist in the zone (a DST gap) is an error, not a guess.
+fn in_zone(s: &str, naive: NaiveDateTime, tz: Tz) -> Result<i64, String> {
     match tz.from_local_datetime(&naive) {
         LocalResult::None => Err(format!(
             "{s:?} does not exist in time zone {tz} (daylight-saving gap)"
         )),
         _ => Ok(micros_of(naive)),
     }
+}
+
+/// The form nearly every export uses, `2025-03-05 14:03` or `2025-03-05 14:03:07` (or
+/// with `T`), read by position. Anything else, including an impossible date, is left
+/// to the general parser, which gives the same value or the error.
+fn plain_iso(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if !(b.len() == 16 || b.len() == 19) || b[4] != b'-' || b[7] != b'-' || b[13] != b':' {
+        return None;
+    }
+    if !(b[10] == b' ' || b[10] == b'T') || (b.len() == 19 && b[16] != b':') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let sec = if b.len() == 19 { num(17..19)? } else { 0 };
+    date.and_hms_opt(num(11..13)?, num(14..16)?, sec)
 }
 
 fn parse_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
@@ -282,10 +311,9 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 }
 
 pub fn parse_department(s: &str) -> Result<&'static str, String> {
-    let lower = s.to_ascii_lowercase();
     DEPARTMENTS
         .iter()
-        .find(|(code, names)| *code == lower || names.contains(&s))
+        .find(|(code, names)| code.eq_ignore_ascii_case(s) || names.contains(&s))
         .map(|(code, _)| *code)
         .ok_or_else(|| format!("unknown department {s:?}"))
 }
@@ -325,6 +353,15 @@ mod tests {
         assert_eq!(ts("2025-03-05 14:03:07.25"), "2025-03-05 14:03:07.250");
         // An offset moves the instant into the company zone, across a month boundary too.
         assert_eq!(ts("2025-03-31T20:00:00-01:00"), "2025-04-01 05:00:00");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_iso_reads_as_the_general_parser_does(
+            s in "[0-9]{4}-[0-3][0-9]-[0-3][0-9][ T][0-2][0-9]:[0-6][0-9](:[0-6][0-9])?"
+        ) {
+            proptest::prop_assert_eq!(parse_timestamp(&s, SH), any_timestamp(&s, SH));
+        }
     }
 
     #[test]

@@ -68,12 +68,19 @@ impl Txn {
 
     /// Where to write a file that will appear at `final_rel` once committed.
     pub fn stage(&mut self, final_rel: &str) -> Result<PathBuf> {
-        let staged_rel = format!("files/{final_rel}");
-        let p = self.root.join(TXN_DIR).join(&staged_rel);
+        let p = self.path_for(final_rel)?;
+        self.moves
+            .push((format!("files/{final_rel}"), final_rel.to_string()));
+        Ok(p)
+    }
+
+    /// Where [`Txn::stage`] will want the file for `final_rel` (its folder created), for
+    /// files written in parallel and staged afterwards.
+    pub fn path_for(&self, final_rel: &str) -> Result<PathBuf> {
+        let p = self.root.join(TXN_DIR).join("files").join(final_rel);
         if let Some(parent) = p.parent() {
             fs::create_dir_all(parent).at(parent)?;
         }
-        self.moves.push((staged_rel, final_rel.to_string()));
         Ok(p)
     }
 

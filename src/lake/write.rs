@@ -32,7 +32,37 @@ pub struct TableBatch {
     /// Rows already counted as replacing an earlier row of the same ingest.
     pub replaced_in_batch: Vec<bool>,
     /// Key hash ([`key_hash`]) → the live row with that key.
-    pub key_index: PlHashMap<KeyHash, u32>,
+    pub key_index: KeyIndex,
+}
+
+/// Key hash → row. The keys are already uniform 128-bit hashes, so the map takes 64 of
+/// their bits as its hash instead of hashing them again.
+pub type KeyIndex =
+    std::collections::HashMap<KeyHash, u32, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// The [`KeyIndex`] hasher: the first 64 bits of the key hash it is given.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // A `KeyHash` arrives as its length, then its 16 bytes in one write.
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(w);
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        // Word by word, should an array ever hash so: the last two words.
+        self.0 = (self.0 << 32) | u64::from(word);
+    }
+
+    fn write_usize(&mut self, _len: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The ingest-wide row number column of spill files.
@@ -256,65 +286,83 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
         for p in &superseded {
             txn.delete(p);
         }
-        // One partition at a time: memory holds one partition's rows, not the table's.
-        for part in touched {
-            let mut frames = Vec::new();
-            for f in rewrite.get(&part).into_iter().flatten() {
-                let old = lake.read_files(t, std::slice::from_ref(f), None)?;
-                let old_keys = key_strings(&old, t.key)?;
-                let mask: BooleanChunked = old_keys
-                    .iter()
-                    .map(|k| match known(k) {
-                        Some(row) => {
-                            let row = row as usize;
-                            if !batch.replaced_in_batch[row] {
-                                req.sources[batch.origin[row] as usize].rows_replaced += 1;
+        // Two partitions at a time (one per core): memory holds two partitions' rows,
+        // not the table's. Each writes its own staged file; the transaction records them
+        // in partition order afterwards.
+        let lake_ref: &Lake = lake;
+        let txn_ref = &txn;
+        let rewrite_ref = &rewrite;
+        let touched: Vec<_> = touched.into_iter().collect();
+        let written = crate::in_turn_on(2, &touched, |&part| {
+            (|| -> Result<Option<(String, DataFile, Vec<usize>)>> {
+                let mut frames = Vec::new();
+                // Origins of batch rows that replace a stored row, once per row.
+                let mut replacing = Vec::new();
+                for f in rewrite_ref.get(&part).into_iter().flatten() {
+                    let old = lake_ref.read_files(t, std::slice::from_ref(f), None)?;
+                    let old_keys = key_strings(&old, t.key)?;
+                    let mask: BooleanChunked = old_keys
+                        .iter()
+                        .map(|k| match known(k) {
+                            Some(row) => {
+                                let row = row as usize;
+                                if !batch.replaced_in_batch[row] {
+                                    replacing.push(batch.origin[row] as usize);
+                                }
+                                Some(false)
                             }
-                            Some(false)
-                        }
-                        None => Some(true),
-                    })
-                    .collect();
-                frames.push(
-                    old.filter(&mask)
-                        .context(|| format!("filtering {}", f.path))?,
-                );
-            }
-            for (p, path) in &batch.spills {
-                if *p == part {
-                    frames.push(read_spill(path, &batch.live)?);
+                            None => Some(true),
+                        })
+                        .collect();
+                    frames.push(
+                        old.filter(&mask)
+                            .context(|| format!("filtering {}", f.path))?,
+                    );
                 }
+                for (p, path) in &batch.spills {
+                    if *p == part {
+                        frames.push(read_spill(path, &batch.live)?);
+                    }
+                }
+                let mut frames = frames.into_iter();
+                let Some(mut merged) = frames.next() else {
+                    return Ok(None);
+                };
+                for f in frames {
+                    merged
+                        .vstack_mut_owned(f)
+                        .context(|| format!("merging {}", t.name))?;
+                }
+                if merged.height() == 0 {
+                    return Ok(None);
+                }
+                let mut merged = merged
+                    .sort(t.key.iter().copied(), SortMultipleOptions::default())
+                    .context(|| format!("sorting {}", t.name))?;
+                merged.rechunk_mut();
+                let rel = format!("{}/{part_name}", partition_dir(t.name, part));
+                write_parquet(lake_ref, t.name, &mut merged, &txn_ref.path_for(&rel)?)?;
+                let (min_time, max_time) = time_range(&merged, t)?;
+                let file = DataFile {
+                    path: rel.clone(),
+                    year: part.map(|p| p.0),
+                    month: part.map(|p| p.1),
+                    rows: merged.height() as u64,
+                    min_time,
+                    max_time,
+                    txn: txn_id,
+                };
+                Ok(Some((rel, file, replacing)))
+            })()
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+        for (rel, file, replacing) in written.into_iter().flatten() {
+            txn.stage(&rel)?;
+            state.files.push(file);
+            for origin in replacing {
+                req.sources[origin].rows_replaced += 1;
             }
-            let Some(first) = frames.first() else {
-                continue;
-            };
-            let mut merged = first.clone();
-            for f in &frames[1..] {
-                merged
-                    .vstack_mut(f)
-                    .context(|| format!("merging {}", t.name))?;
-            }
-            drop(frames);
-            if merged.height() == 0 {
-                continue;
-            }
-            let mut merged = merged
-                .sort(t.key.iter().copied(), SortMultipleOptions::default())
-                .context(|| format!("sorting {}", t.name))?;
-            merged.rechunk_mut();
-            let rel = format!("{}/{part_name}", partition_dir(t.name, part));
-            let staged = txn.stage(&rel)?;
-            write_parquet(lake, t.name, &mut merged, &staged)?;
-            let (min_time, max_time) = time_range(&merged, t)?;
-            state.files.push(DataFile {
-                path: rel,
-                year: part.map(|p| p.0),
-                month: part.map(|p| p.1),
-                rows: merged.height() as u64,
-                min_time,
-                max_time,
-                txn: txn_id,
-            });
         }
         state
             .files
@@ -380,6 +428,16 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_index_hashes_a_key_hash_by_its_first_64_bits() {
+        use std::hash::BuildHasher;
+        let k = key_hash("SO000000042-07");
+        let want = u64::from(k[0]) | (u64::from(k[1]) << 32);
+        let built = std::hash::BuildHasherDefault::<KeyHasher>::default();
+        assert_eq!(built.hash_one(k), want);
+        assert_ne!(built.hash_one(key_hash("SO000000042-08")), want);
+    }
 
     #[test]
     fn lake_files_have_row_groups_small_enough_for_a_shard_to_skip() {
