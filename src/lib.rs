@@ -42,6 +42,11 @@ pub(crate) fn in_turn<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
     in_turn_on(knob("LVYUE_QUERY_WORKERS", 2), items, f)
 }
 
+/// Stack of the threads lvyue starts for polars work. polars recurses over a frame's
+/// chunks in places: a 10M-order ingest's commit, moved off the main thread (8 MB),
+/// overflowed the 2 MB a thread gets by default.
+pub(crate) const WORKER_STACK: usize = 64 << 20;
+
 /// [`in_turn`] on `workers` threads. Plain threads, not rayon's: a rayon worker waiting
 /// for polars' pool steals further items meanwhile, so rayon would hold more items in
 /// memory at once than it has threads.
@@ -55,12 +60,16 @@ pub(crate) fn in_turn_on<T: Sync, R: Send>(
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1).min(items.len()) {
-            scope.spawn(|| loop {
+            let worker = || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(item) = items.get(i) else { break };
                 let r = f(item);
                 *slots[i].lock().expect("a worker panicked") = Some(r);
-            });
+            };
+            std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, worker)
+                .expect("a worker thread starts");
         }
     });
     // Every index below the item count was taken by a worker before it stopped, so each

@@ -428,10 +428,13 @@ impl Acc {
         self.finish_spill()?;
         let pieces = std::mem::take(&mut self.pending);
         let rows = self.buffered_from as u64..self.live.len() as u64;
-        let (t, n, dir) = (self.table, self.spills_started, dir.to_path_buf());
-        self.writing = Some(std::thread::spawn(move || {
-            write_spill_files(t, pieces, rows, &dir, n)
-        }));
+        let (t, n, folder) = (self.table, self.spills_started, dir.to_path_buf());
+        let job = move || write_spill_files(t, pieces, rows, &folder, n);
+        let thread = std::thread::Builder::new()
+            .stack_size(crate::WORKER_STACK)
+            .spawn(job)
+            .at(dir)?;
+        self.writing = Some(thread);
         self.spills_started += 1;
         self.buffered_from = self.live.len();
         Ok(())
@@ -986,39 +989,37 @@ fn count_unknown_orders(
         }
         // Spill files are independent: read and count on every core, add up after.
         let per_file = {
-            use rayon::prelude::*;
-            b.spills
-                .par_iter()
-                .map(|(_, path)| -> Result<BTreeMap<usize, u64>> {
-                    let file = std::fs::File::open(path).at(path)?;
-                    let df = ParquetReader::new(file)
-                        .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
-                        .finish()
-                        .context(|| format!("reading {}", path.display()))?;
-                    let ids = df
-                        .column("order_id")
-                        .context(|| "order_id".into())?
-                        .str()
-                        .context(|| "order_id".into())?
-                        .clone();
-                    let rows = df
-                        .column(write::ROW_COLUMN)
-                        .context(|| "rows".into())?
-                        .u64()
-                        .context(|| "rows".into())?
-                        .clone();
-                    let mut unknown = BTreeMap::new();
-                    for (id, row) in ids.iter().zip(rows.iter()) {
-                        if let (Some(id), Some(row)) = (id, row) {
-                            let row = row as usize;
-                            if b.live[row] && !known.contains(&write::key_hash(id)) {
-                                *unknown.entry(b.origin[row] as usize).or_insert(0) += 1;
-                            }
+            crate::in_turn_on(2, &b.spills, |(_, path)| -> Result<BTreeMap<usize, u64>> {
+                let file = std::fs::File::open(path).at(path)?;
+                let df = ParquetReader::new(file)
+                    .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
+                    .finish()
+                    .context(|| format!("reading {}", path.display()))?;
+                let ids = df
+                    .column("order_id")
+                    .context(|| "order_id".into())?
+                    .str()
+                    .context(|| "order_id".into())?
+                    .clone();
+                let rows = df
+                    .column(write::ROW_COLUMN)
+                    .context(|| "rows".into())?
+                    .u64()
+                    .context(|| "rows".into())?
+                    .clone();
+                let mut unknown = BTreeMap::new();
+                for (id, row) in ids.iter().zip(rows.iter()) {
+                    if let (Some(id), Some(row)) = (id, row) {
+                        let row = row as usize;
+                        if b.live[row] && !known.contains(&write::key_hash(id)) {
+                            *unknown.entry(b.origin[row] as usize).or_insert(0) += 1;
                         }
                     }
-                    Ok(unknown)
-                })
-                .collect::<Result<Vec<_>>>()?
+                }
+                Ok(unknown)
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
         };
         for (src, n) in per_file.into_iter().flatten() {
             sources[src].unknown_order_refs += n;
