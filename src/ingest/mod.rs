@@ -988,7 +988,7 @@ fn count_unknown_orders(
             continue;
         }
         // Spill files are independent: read and count on every core, add up after.
-        let per_file = {
+        let per_file =
             crate::in_turn_on(2, &b.spills, |(_, path)| -> Result<BTreeMap<usize, u64>> {
                 let file = std::fs::File::open(path).at(path)?;
                 let df = ParquetReader::new(file)
@@ -1019,8 +1019,7 @@ fn count_unknown_orders(
                 Ok(unknown)
             })
             .into_iter()
-            .collect::<Result<Vec<_>>>()?
-        };
+            .collect::<Result<Vec<_>>>()?;
         for (src, n) in per_file.into_iter().flatten() {
             sources[src].unknown_order_refs += n;
         }

@@ -339,22 +339,21 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
         // of a 10M-order ingest's event partitions at once took its peak from about 15
         // to 20.6 GB. Each writes its own staged file; the transaction records them in
         // partition order afterwards.
-        let lake_ref: &Lake = lake;
-        let txn_ref = &txn;
-        let rewrite_ref = &rewrite;
         let touched: Vec<_> = touched.into_iter().collect();
         let workers = if batch.live.len() / touched.len().max(1) < 1_000_000 {
             2
         } else {
             1
         };
-        let written = crate::in_turn_on(workers, &touched, |&part| {
-            (|| -> Result<Option<(String, DataFile, Vec<usize>)>> {
+        let written = crate::in_turn_on(
+            workers,
+            &touched,
+            |&part| -> Result<Option<(String, DataFile, Vec<usize>)>> {
                 let mut frames = Vec::new();
                 // Origins of batch rows that replace a stored row, once per row.
                 let mut replacing = Vec::new();
-                for f in rewrite_ref.get(&part).into_iter().flatten() {
-                    let old = lake_ref.read_files(t, std::slice::from_ref(f), None)?;
+                for f in rewrite.get(&part).into_iter().flatten() {
+                    let old = lake.read_files(t, std::slice::from_ref(f), None)?;
                     let old_keys = key_strings(&old, t.key)?;
                     let mask: BooleanChunked = old_keys
                         .iter()
@@ -400,7 +399,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                 };
                 merged.rechunk_mut();
                 let rel = format!("{}/{part_name}", partition_dir(t.name, part));
-                write_parquet(lake_ref, t.name, &mut merged, &txn_ref.path_for(&rel)?)?;
+                write_parquet(lake, t.name, &mut merged, &txn.path_for(&rel)?)?;
                 let (min_time, max_time) = time_range(&merged, t)?;
                 let file = DataFile {
                     path: rel.clone(),
@@ -412,8 +411,8 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                     txn: txn_id,
                 };
                 Ok(Some((rel, file, replacing)))
-            })()
-        })
+            },
+        )
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
         for (rel, file, replacing) in written.into_iter().flatten() {
