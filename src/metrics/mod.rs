@@ -214,33 +214,38 @@ pub fn compute(
     let shards = staged.shards()?;
     let mut items = Items::new(shards.len() > 1)?;
     let mut acc = Sums::new();
+    let catalogue = queries::metrics();
     for shard in &shards {
         let part = staged.shard(shard)?;
         if timing {
             shard.trace("staged", started);
         }
-        let run_one = |q: &Query| -> Result<DataFrame> {
+        // Each query's items are sorted, pooled and (with shards) spilled by the worker
+        // that ran it, beside the other worker's query: done after both, on one
+        // thread, this took a fifth of a 1M run (docs/performance.md, "seventh pass").
+        let run_one = |(i, q): &(usize, &Query)| -> Result<Done> {
             let t = std::time::Instant::now();
             let sql = queries::for_polars(&render_for_clock(q, policy, &params)?);
             let df = run_query(part.context(), &sql)
                 .and_then(collect)
                 .and_then(|df| normalise_items(df, &in_period))
                 .context(|| format!("running queries/{}", q.file))?;
+            let sums = group_sums(&df)?;
+            let n = df.height();
+            let by_code =
+                sort_items(df).context(|| format!("sorting the items of queries/{}", q.file))?;
+            let parts = items.part(shard.index, *i, by_code)?;
             if timing {
-                eprintln!(
-                    "{}: {:.2} s, {} items",
-                    q.file,
-                    t.elapsed().as_secs_f64(),
-                    df.height()
-                );
+                eprintln!("{}: {:.2} s, {n} items", q.file, t.elapsed().as_secs_f64());
             }
-            Ok(df)
+            Ok(Done { sums, parts })
         };
+        let numbered: Vec<(usize, &Query)> = catalogue.iter().enumerate().collect();
         // Sums and items in the catalogue's order, whichever query finished first.
-        for df in crate::in_turn(&queries::metrics(), run_one) {
-            let df = df?;
-            add_sums(&df, period, &mut acc)?;
-            items.push(shard.index, df)?;
+        for done in crate::in_turn(&numbered, run_one) {
+            let done = done?;
+            add_sums(&done.sums, period, &mut acc)?;
+            items.add(done.parts);
         }
     }
     if timing {
@@ -258,18 +263,32 @@ pub fn compute(
     })
 }
 
-/// A run's items, one part per shard and query: held in memory when the lake is one
-/// shard, spilled to Parquet in a scratch folder otherwise (a year of 10M orders has
-/// about 200M items). Written out as one file by `metrics::write`.
+/// A run's items, one part per shard, query and KPI code, each sorted by department
+/// and item id: held in memory when the lake is one shard, spilled to Parquet in a
+/// scratch folder otherwise (a year of 10M orders has about 200M items). Written out as
+/// one file by `metrics::write`.
 pub struct Items {
-    parts: Vec<(usize, Part)>,
+    parts: Vec<ItemPart>,
     scratch: Option<Scratch>,
     codes: std::collections::BTreeSet<String>,
+}
+
+/// One shard's items of one KPI code from one query.
+struct ItemPart {
+    shard: usize,
+    code: String,
+    items: Part,
 }
 
 enum Part {
     Memory(DataFrame),
     Spilled(PathBuf),
+}
+
+/// What a query's worker hands back: its items' sums and its sorted item parts.
+struct Done {
+    sums: DataFrame,
+    parts: Vec<ItemPart>,
 }
 
 /// A scratch folder removed when dropped, also when the run fails.
@@ -299,28 +318,76 @@ impl Items {
         })
     }
 
-    fn push(&mut self, shard: usize, mut df: DataFrame) -> Result<()> {
-        self.codes
-            .extend(crate::frame::texts(&df, "kpi")?.into_iter().flatten());
-        let part = match &self.scratch {
-            None => Part::Memory(df),
-            Some(dir) => {
-                let path = dir.0.join(format!("part-{:05}.parquet", self.parts.len()));
-                // Sorted by KPI, so the writer's per-KPI reads skip other row groups.
-                df = df
-                    .sort(["kpi"], SortMultipleOptions::default())
-                    .context(|| "sorting items".into())?;
-                crate::lake::write::write_parquet_file(&mut df, &path, Vec::new())?;
-                Part::Spilled(path)
+    /// One query's sorted items split by code, spilled when the run has shards. Takes
+    /// `&self` so that both query workers can spill at once.
+    fn part(
+        &self,
+        shard: usize,
+        query: usize,
+        by_code: Vec<(String, DataFrame)>,
+    ) -> Result<Vec<ItemPart>> {
+        by_code
+            .into_iter()
+            .enumerate()
+            .map(|(k, (code, mut df))| {
+                let items = match &self.scratch {
+                    None => Part::Memory(df),
+                    Some(dir) => {
+                        let path = dir
+                            .0
+                            .join(format!("part-{shard:05}-{query:03}-{k:02}.parquet"));
+                        crate::lake::write::write_parquet_file(&mut df, &path, Vec::new())?;
+                        Part::Spilled(path)
+                    }
+                };
+                Ok(ItemPart { shard, code, items })
+            })
+            .collect()
+    }
+
+    fn add(&mut self, parts: Vec<ItemPart>) {
+        for p in parts {
+            self.codes.insert(p.code.clone());
+            self.parts.push(p);
+        }
+    }
+
+    /// One code's items of one shard, sorted by department and item id: a part as it
+    /// is when one query made them (every code but K1), else the parts merged.
+    fn gather(&self, code: &str, shard: usize) -> Result<Option<DataFrame>> {
+        let what = || format!("reading the items of {code}");
+        let mut frames = Vec::new();
+        for p in self
+            .parts
+            .iter()
+            .filter(|p| p.shard == shard && p.code == code)
+        {
+            frames.push(match &p.items {
+                Part::Memory(df) => df.clone(),
+                Part::Spilled(path) => {
+                    let file = std::fs::File::open(path).at(path)?;
+                    ParquetReader::new(file).finish().context(what)?
+                }
+            });
+        }
+        match frames.len() {
+            0 => Ok(None),
+            1 => Ok(frames.pop()),
+            _ => {
+                let mut all = frames.remove(0);
+                for f in &frames {
+                    all.vstack_mut(f).context(what)?;
+                }
+                let mut sorted = sort_items(all).context(what)?;
+                Ok(sorted.pop().map(|(_, df)| df))
             }
-        };
-        self.parts.push((shard, part));
-        Ok(())
+        }
     }
 
     /// Writes every item to one Parquet file, ordered by KPI, shard, department and item
     /// id (one shard: by KPI, department and item id), holding one KPI of one shard at a
-    /// time.
+    /// time. The next one is read (and merged, for K1) on a second thread while this one
+    /// is encoded.
     fn write(&self, path: &Path, kv: Vec<(String, String)>) -> Result<()> {
         let what = || format!("writing {}", path.display());
         let file = std::fs::File::create(path).at(path)?;
@@ -330,31 +397,29 @@ impl Items {
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
             .batched(&item_schema())
             .context(what)?;
-        let shards = self.parts.iter().map(|(s, _)| s + 1).max().unwrap_or(0);
-        let (mut reading, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-        for code in &self.codes {
-            for shard in 0..shards {
-                let mut slices = Vec::new();
-                for (_, part) in self.parts.iter().filter(|(s, _)| *s == shard) {
-                    let lf = match part {
-                        Part::Memory(df) => df.clone().lazy(),
-                        Part::Spilled(p) => LazyFrame::scan_parquet(
-                            PlRefPath::try_from_path(p).context(what)?,
-                            ScanArgsParquet::default(),
-                        )
-                        .context(what)?,
-                    };
-                    slices.push(lf.filter(col("kpi").eq(lit(code.clone()))));
+        let shards = self.parts.iter().map(|p| p.shard + 1).max().unwrap_or(0);
+        let mut writing = std::time::Duration::ZERO;
+        let reading = std::thread::scope(|s| -> Result<std::time::Duration> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
+            let reader = s.spawn(move || {
+                let mut reading = std::time::Duration::ZERO;
+                for code in &self.codes {
+                    for shard in 0..shards {
+                        let t = std::time::Instant::now();
+                        let got = self.gather(code, shard).transpose();
+                        reading += t.elapsed();
+                        // The writer stops at its first error and drops its end.
+                        if let Some(got) = got {
+                            if tx.send(got).is_err() {
+                                return reading;
+                            }
+                        }
+                    }
                 }
-                if slices.is_empty() {
-                    continue;
-                }
-                let t = std::time::Instant::now();
-                let df = concat(slices, UnionArgs::default())
-                    .and_then(|lf| lf.collect())
-                    .and_then(sort_items)
-                    .context(what)?;
-                reading += t.elapsed();
+                reading
+            });
+            for df in rx {
+                let df = df?;
                 let t = std::time::Instant::now();
                 // Row groups of at most 256Ki rows, as the one-frame writer makes.
                 let mut offset = 0;
@@ -366,11 +431,12 @@ impl Items {
                 }
                 writing += t.elapsed();
             }
-        }
+            Ok(reader.join().expect("the item reader does not panic"))
+        })?;
         writer.finish().context(what)?;
         if std::env::var_os("LVYUE_TIMING").is_some() {
             eprintln!(
-                "items: read and sorted in {:.2} s, written in {:.2} s",
+                "items: read and merged in {:.2} s, written in {:.2} s (beside each other)",
                 reading.as_secs_f64(),
                 writing.as_secs_f64()
             );
@@ -379,28 +445,37 @@ impl Items {
     }
 }
 
-/// One KPI's items by department (empty first), then item id (empty first). polars
-/// sorts two text columns by encoding each row's pair, about twice the time of sorting
-/// the ids alone (docs/performance.md, "fifth pass"): so the items are split by
-/// department, a handful of values, and each part sorted by its ids.
-fn sort_items(df: DataFrame) -> PolarsResult<DataFrame> {
-    let department = |p: &DataFrame| -> PolarsResult<Option<String>> {
-        Ok(p.column("department")?.str()?.get(0).map(str::to_string))
+/// A query's items split by KPI code (in code order), each sorted by department (empty
+/// first), then item id (empty first); items without a code are left out, as they
+/// count in no figure. polars sorts two text columns by encoding each row's pair,
+/// about twice the time of sorting the ids alone (docs/performance.md, "fifth pass"):
+/// so the items are split by code and department, a handful of values, and each part
+/// sorted by its ids.
+fn sort_items(df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
+    let text = |p: &DataFrame, name: &str| -> PolarsResult<Option<String>> {
+        Ok(p.column(name)?.str()?.get(0).map(str::to_string))
     };
-    let mut keyed = df
-        .partition_by(["department"], true)?
-        .into_iter()
-        .map(|p| Ok((department(&p)?, p)))
-        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut keyed = Vec::new();
+    for p in df.partition_by(["kpi", "department"], true)? {
+        if let Some(code) = text(&p, "kpi")? {
+            keyed.push(((code, text(&p, "department")?), p));
+        }
+    }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = df.clear();
-    for (_, p) in keyed {
+    let mut out: Vec<(String, DataFrame)> = Vec::new();
+    for ((code, _), p) in keyed {
         let order = p.column("item_id")?.str()?.arg_sort(
             SortOptions::default()
                 .with_nulls_last(false)
                 .with_multithreaded(true),
         );
-        out.vstack_mut(&p.take(&order)?)?;
+        let sorted = p.take(&order)?;
+        match out.last_mut() {
+            Some((last, acc)) if *last == code => {
+                acc.vstack_mut(&sorted)?;
+            }
+            _ => out.push((code, sorted)),
+        }
     }
     Ok(out)
 }
@@ -701,11 +776,9 @@ struct Acc {
 
 type Sums = BTreeMap<(String, &'static str, String, String), Acc>;
 
-/// Adds one query's items to the sums: one polars group-by per department, person, KPI
-/// and month (its result is small), then company, department and person rows and the
-/// year in Rust. A person's K1 pools the items of every view (several queries).
-fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
-    let sums = items
+/// One query's items summed per department, person, KPI and month (a small frame).
+fn group_sums(items: &DataFrame) -> Result<DataFrame> {
+    items
         .clone()
         .lazy()
         .group_by([
@@ -721,8 +794,13 @@ fn add_sums(items: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
             len().alias("items"),
         ])
         .collect()
-        .context(|| "pooling items".into())?;
-    let text = |name: &str| crate::frame::texts(&sums, name);
+        .context(|| "pooling items".into())
+}
+
+/// Adds one query's [`group_sums`] to the run's: company, department and person rows
+/// and the year. A person's K1 pools the items of every view (several queries).
+fn add_sums(sums: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
+    let text = |name: &str| crate::frame::texts(sums, name);
     let int = |name: &str| -> Result<Vec<i64>> {
         Ok(sums
             .column(name)
@@ -1091,31 +1169,38 @@ mod tests {
     }
 
     #[test]
-    fn items_sort_by_department_then_id_empty_first() {
+    fn items_split_by_code_then_sort_by_department_then_id_empty_first() {
         let df = df!(
-            "kpi" => ["K2"; 6],
-            "item_id" => [Some("O2"), Some("O1"), None, Some("O10"), Some("O3"), Some("O1")],
-            "department" => [Some("sales"), Some("warehouse"), Some("sales"), Some("sales"), None, Some("sales")],
+            "kpi" => [Some("K2"), Some("K2"), Some("K2"), Some("K1"), Some("K2"), Some("K2"), None, Some("K2"), Some("K1")],
+            "item_id" => [Some("O2"), Some("O1"), None, Some("O9"), Some("O10"), Some("O3"), Some("O0"), Some("O1"), Some("O4")],
+            "department" => [Some("sales"), Some("warehouse"), Some("sales"), Some("sales"), Some("sales"), None, None, Some("sales"), Some("sales")],
         )
         .unwrap();
         let got = sort_items(df).unwrap();
-        let pairs: Vec<(Option<&str>, Option<&str>)> = got
-            .column("department")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .zip(got.column("item_id").unwrap().str().unwrap().iter())
-            .collect();
+        let codes: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        // The item without a code counts in no figure and is not kept.
+        assert_eq!(codes, ["K1", "K2"]);
+        let pairs = |df: &DataFrame| -> Vec<(Option<String>, Option<String>)> {
+            let text = |n: &str| crate::frame::texts(df, n).unwrap();
+            text("department")
+                .into_iter()
+                .zip(text("item_id"))
+                .collect()
+        };
+        let s = |v: &str| Some(v.to_string());
         assert_eq!(
-            pairs,
+            pairs(&got[0].1),
+            [(s("sales"), s("O4")), (s("sales"), s("O9"))]
+        );
+        assert_eq!(
+            pairs(&got[1].1),
             [
-                (None, Some("O3")),
-                (Some("sales"), None),
-                (Some("sales"), Some("O1")),
-                (Some("sales"), Some("O10")),
-                (Some("sales"), Some("O2")),
-                (Some("warehouse"), Some("O1")),
+                (None, s("O3")),
+                (s("sales"), None),
+                (s("sales"), s("O1")),
+                (s("sales"), s("O10")),
+                (s("sales"), s("O2")),
+                (s("warehouse"), s("O1")),
             ]
         );
     }
