@@ -10,17 +10,21 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() {
-    // Freed memory is kept for reuse instead of being handed back to the OS 10 ms later.
-    // polars frees and allocates gigabytes between one plan and the next, and on these
-    // VMs a page handed back costs a fault and a zeroing when touched again: a 10M
-    // year's audit spent 51 s in the kernel (7.2M faults) with the default, 15 s with
-    // this. The price is a higher peak (5.1 → 5.9 GB there). MIMALLOC_PURGE_DELAY, if
-    // set, still wins.
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    let cli = lvyue::cli::Cli::parse();
+    // The queries free and allocate gigabytes between one plan and the next, and on
+    // these VMs a page handed back to the OS costs a fault and a zeroing when touched
+    // again: a 10M year's audit spent 51 s in the kernel (7.2M faults) with mimalloc's
+    // default 10 ms purge delay, 15 s with freed memory kept for reuse, at a higher peak
+    // (5.1 → 5.9 GB). Ingest manages its memory by spilling and gained nothing, so it
+    // keeps the default. MIMALLOC_PURGE_DELAY, if set, still wins.
+    let queries = !matches!(
+        cli.command,
+        lvyue::cli::Command::Ingest(_) | lvyue::cli::Command::Gen(_)
+    );
+    if queries && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: a plain option store, made before any other thread exists.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
-    let cli = lvyue::cli::Cli::parse();
     let code = match lvyue::run::run(cli) {
         Ok(code) => code,
         Err(e) => {

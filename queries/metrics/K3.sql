@@ -11,13 +11,21 @@
 --        satisfaction_by_touch, each department's figure counts the surveys of orders one
 --        of its members touched (an order event or a service case recorded while in that
 --        department); without it, cs reports every survey and no other department a K3.
-WITH touched AS (
+-- Only the orders with a survey can pass a touch on to an item: the events and cases of
+-- the others are left out before the staff look-up (K3 at 1M: 2.5 → 1.4 s; DuckDB 1.2–1.4 → 0.7 s). One
+-- de-duplication, in touched_orders.
+WITH surveyed_orders AS (
+  SELECT DISTINCT order_id FROM surveys
+),
+touched AS (
   SELECT e.order_id, st.department FROM order_events e
+  JOIN surveyed_orders so ON so.order_id = e.order_id
   JOIN staff st ON st.staff_id = e.actor_id
   WHERE (st.valid_from IS NULL OR st.valid_from <= CAST(e.occurred_at AS DATE))
     AND (st.valid_to IS NULL OR CAST(e.occurred_at AS DATE) <= st.valid_to)
-  UNION
+  UNION ALL
   SELECT c.order_id, st.department FROM service_cases c
+  JOIN surveyed_orders so ON so.order_id = c.order_id
   JOIN staff st ON st.staff_id = c.recorded_by
   WHERE (st.valid_from IS NULL OR st.valid_from <= CAST(c.opened_at AS DATE))
     AND (st.valid_to IS NULL OR CAST(c.opened_at AS DATE) <= st.valid_to)
