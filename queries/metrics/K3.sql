@@ -12,8 +12,8 @@
 --        of its members touched (an order event or a service case recorded while in that
 --        department); without it, cs reports every survey and no other department a K3.
 -- Only the orders with a survey can pass a touch on to an item: the events and cases of
--- the others are left out before the staff look-up (K3 at 1M: 2.5 → 1.4 s; DuckDB 1.2–1.4 → 0.7 s). One
--- de-duplication, in touched_orders.
+-- the others are left out before the staff look-up, and touches are de-duplicated once,
+-- in touched_orders (K3 at 1M: 2.5 → 1.4 s on polars, 1.2–1.4 → 0.7 s on DuckDB).
 WITH surveyed_orders AS (
   SELECT DISTINCT order_id FROM surveys
 ),
