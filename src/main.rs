@@ -15,8 +15,9 @@ fn main() {
     // these VMs a page handed back to the OS costs a fault and a zeroing when touched
     // again: a 10M year's audit spent 51 s in the kernel (7.2M faults) with mimalloc's
     // default 10 ms purge delay, 15 s with freed memory kept for reuse, at a higher peak
-    // (5.1 → 5.9 GB). Ingest manages its memory by spilling and gained nothing, so it
-    // keeps the default. MIMALLOC_PURGE_DELAY, if set, still wins.
+    // (5.1 → 5.9 GB). `ingest` bounds its memory by spilling and gained nothing, so it
+    // and `gen` keep the default (`run`, mostly queries, does not). MIMALLOC_PURGE_DELAY,
+    // if set, still wins.
     let queries = !matches!(
         cli.command,
         lvyue::cli::Command::Ingest(_) | lvyue::cli::Command::Gen(_)

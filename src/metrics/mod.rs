@@ -215,6 +215,8 @@ pub fn compute(
     let mut items = Items::new(shards.len() > 1)?;
     let mut acc = Sums::new();
     let catalogue = queries::metrics();
+    // Numbered so that each query's spilled parts get their own file names.
+    let numbered: Vec<(usize, &Query)> = catalogue.iter().enumerate().collect();
     for shard in &shards {
         let part = staged.shard(shard)?;
         if timing {
@@ -240,7 +242,6 @@ pub fn compute(
             }
             Ok(Done { sums, parts })
         };
-        let numbered: Vec<(usize, &Query)> = catalogue.iter().enumerate().collect();
         // Sums and items in the catalogue's order, whichever query finished first.
         for done in crate::in_turn(&numbered, run_one) {
             let done = done?;
@@ -401,7 +402,9 @@ impl Items {
         let mut writing = std::time::Duration::ZERO;
         let reading = std::thread::scope(|s| -> Result<std::time::Duration> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
-            let reader = s.spawn(move || {
+            // polars work, so the stack lvyue gives its other polars threads.
+            let reading_thread = std::thread::Builder::new().stack_size(crate::WORKER_STACK);
+            let reader = reading_thread.spawn_scoped(s, move || {
                 let mut reading = std::time::Duration::ZERO;
                 for code in &self.codes {
                     for shard in 0..shards {
@@ -418,6 +421,7 @@ impl Items {
                 }
                 reading
             });
+            let reader = reader.at(path)?;
             for df in rx {
                 let df = df?;
                 let t = std::time::Instant::now();
