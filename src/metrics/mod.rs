@@ -11,6 +11,7 @@
 //! whether the period had `{min_sample}` items.
 
 pub mod clock;
+pub mod keys;
 pub mod stage;
 
 use std::collections::BTreeMap;

@@ -14,6 +14,9 @@
 use chrono::{Datelike, NaiveDateTime};
 use polars::prelude::*;
 use polars::sql::SQLContext;
+use std::sync::Arc;
+
+use super::keys::{kept_by, KeySet};
 
 use crate::error::{PolarsContext, Result};
 use crate::ingest::contract::{ColType, ACTIVITIES, TABLES};
@@ -528,12 +531,10 @@ impl Staged {
                 .map(|(_, c)| c.clone())
                 .unwrap_or_default()
         };
-        let ids: Option<Series> = k.ids.as_ref().map(|ids| {
-            ids.iter()
-                .flatten()
-                .filter(|id| shard.holds(id))
-                .collect::<StringChunked>()
-                .into_series()
+        let ids: Option<Arc<KeySet>> = k.ids.as_ref().map(|ids| {
+            Arc::new(KeySet::new(
+                ids.iter().flatten().filter(|id| shard.holds(id)),
+            ))
         });
         let mut tables = Vec::new();
         for (name, lf) in &self.tables {
@@ -544,7 +545,11 @@ impl Staged {
                         None => lf.clone(),
                     };
                     match &ids {
-                        Some(ids) => in_reach(&lf, name, "order_id", ids, columns(name))?,
+                        Some(ids) => in_memory(
+                            lf.filter(kept_by("order_id", ids.clone(), true))
+                                .select(columns(name)),
+                            name,
+                        )?,
                         None => in_memory(lf.select(columns(name)), name)?,
                     }
                     .lazy()
@@ -560,7 +565,7 @@ impl Staged {
         if let Some(i) = tables.iter().position(|(n, _)| n == "shipment_lines") {
             let lines = match tables.iter().find(|(n, _)| n == "shipments") {
                 Some((_, ships)) if ids.is_some() || shard.count > 1 => {
-                    lines_of(tables[i].1.clone(), &shipment_ids(ships.clone())?)?
+                    lines_of(tables[i].1.clone(), shipment_ids(ships.clone())?)
                 }
                 _ => tables[i].1.clone(),
             };
@@ -593,7 +598,7 @@ impl Staged {
                                 None => s,
                             });
                     match shipments {
-                        Some(s) => lines_of(lf.clone(), &shipment_ids(s)?)?,
+                        Some(s) => lines_of(lf.clone(), shipment_ids(s)?),
                         None => lf.clone(),
                     }
                 }
@@ -602,18 +607,6 @@ impl Staged {
         }
         Ok(tables)
     }
-}
-
-/// The rows of `lf` whose `key` is empty or one of `ids`, in their order, with the
-/// columns the queries name, in memory.
-fn in_reach(
-    lf: &LazyFrame,
-    name: &str,
-    key: &str,
-    ids: &Series,
-    columns: Vec<Expr>,
-) -> Result<DataFrame> {
-    in_memory(with_keys(lf.clone(), key, ids, true)?.select(columns), name)
 }
 
 /// The rows of `lf`, in memory.
@@ -625,64 +618,30 @@ fn in_memory(lf: LazyFrame, name: &str) -> Result<DataFrame> {
         .context(|| format!("{name} in memory"))
 }
 
-/// The rows of `lf` whose `key` is one of `ids` (or empty, with `empty`), in their
-/// order. A join: polars' `is_in` against a list of a million ids (10M orders) is many
-/// times slower.
-fn with_keys(lf: LazyFrame, key: &str, ids: &Series, empty: bool) -> Result<LazyFrame> {
-    const MARK: &str = "__lvyue_kept";
-    let marks = DataFrame::new(
-        ids.len(),
-        vec![
-            Column::from(ids.clone().with_name(key.into())),
-            Column::new(MARK.into(), vec![true; ids.len()]),
-        ],
-    )
-    .context(|| format!("{key}s kept"))?;
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.maintain_order = MaintainOrderJoin::Left;
-    Ok(lf
-        .join(marks.lazy(), [col(key)], [col(key)], args)
-        .filter(
-            col(key)
-                .is_null()
-                .and(lit(empty))
-                .or(col(MARK).is_not_null()),
-        )
-        .drop(Selector::ByName {
-            names: std::sync::Arc::new([MARK.into()]),
-            strict: true,
-        }))
-}
-
 /// The shipment lines of the shipments `ids` (a line's shipment is required).
-fn lines_of(lines: LazyFrame, ids: &Series) -> Result<LazyFrame> {
-    // The ids' range is implied by the list, but unlike the list the scan can test it
+fn lines_of(lines: LazyFrame, ids: Arc<KeySet>) -> LazyFrame {
+    // The ids' range is implied by the set, but unlike the set the scan can test it
     // against each row group's statistics and skip the groups of other shipments.
-    let range = ids.str().ok().and_then(|s| {
-        let lo = s.iter().flatten().min()?;
-        let hi = s.iter().flatten().max()?;
-        Some((lo.to_string(), hi.to_string()))
-    });
-    let lines = match range {
+    let lines = match ids.range() {
         Some((lo, hi)) => lines.filter(
             col("shipment_id")
-                .gt_eq(lit(lo))
-                .and(col("shipment_id").lt_eq(lit(hi))),
+                .gt_eq(lit(lo.to_string()))
+                .and(col("shipment_id").lt_eq(lit(hi.to_string()))),
         ),
         None => lines,
     };
-    with_keys(lines, "shipment_id", ids, false)
+    lines.filter(kept_by("shipment_id", ids, false))
 }
 
 /// The ids of the shipments in `ships`.
-fn shipment_ids(ships: LazyFrame) -> Result<Series> {
+fn shipment_ids(ships: LazyFrame) -> Result<Arc<KeySet>> {
     let ids =
         super::collect(ships.select([col("shipment_id")])).context(|| "shipment ids".into())?;
-    Ok(ids
+    let ids = ids
         .column("shipment_id")
-        .context(|| "shipment ids".into())?
-        .as_materialized_series()
-        .clone())
+        .and_then(|c| c.str())
+        .context(|| "shipment ids".into())?;
+    Ok(Arc::new(KeySet::new(ids.iter().flatten())))
 }
 
 /// The columns of table `name` the queries name: what the kept tables hold, so text no
