@@ -213,20 +213,21 @@ pub fn compute(
         .filter(|(y, m)| period.contains_month(*y, *m))
         .collect();
     let shards = staged.shards()?;
-    let mut items = Items::new(shards.len() > 1)?;
+    let mut items = Items::new(
+        shards.len() > 1,
+        output_metadata(period, as_of, &policy.fingerprint),
+    )?;
     let mut acc = Sums::new();
     let catalogue = queries::metrics();
-    // Numbered so that each query's spilled parts get their own file names.
-    let numbered: Vec<(usize, &Query)> = catalogue.iter().enumerate().collect();
     for shard in &shards {
         let part = staged.shard(shard)?;
         if timing {
             shard.trace("staged", started);
         }
-        // Each query's items are sorted, pooled and (with shards) spilled by the worker
-        // that ran it, beside the other worker's query: done after both, on one
-        // thread, this took a fifth of a 1M run (docs/performance.md, "seventh pass").
-        let run_one = |(i, q): &(usize, &Query)| -> Result<Done> {
+        // Each query's items are sorted and pooled by the worker that ran it, beside the
+        // other worker's query: done after both, on one thread, this took a fifth of a
+        // 1M run (docs/performance.md, "seventh pass").
+        let run_one = |q: &Query| -> Result<Done> {
             let t = std::time::Instant::now();
             let sql = queries::for_polars(&render_for_clock(q, policy, &params)?);
             let df = run_query(part.context(), &sql)
@@ -237,21 +238,33 @@ pub fn compute(
             let n = df.height();
             let by_code =
                 sort_items(df).context(|| format!("sorting the items of queries/{}", q.file))?;
-            let parts = items.part(shard.index, *i, by_code)?;
+            let parts = by_code
+                .into_iter()
+                .map(|(code, items)| ItemPart { code, items })
+                .collect();
             if timing {
                 eprintln!("{}: {:.2} s, {n} items", q.file, t.elapsed().as_secs_f64());
             }
             Ok(Done { sums, parts })
         };
         // Sums and items in the catalogue's order, whichever query finished first.
-        for done in crate::in_turn(&numbered, run_one) {
+        for done in crate::in_turn(&catalogue, run_one) {
             let done = done?;
             add_sums(&done.sums, period, &mut acc)?;
             items.add(done.parts);
         }
+        items.shard_done()?;
     }
     if timing {
         eprintln!("queries done: {:.2} s", started.elapsed().as_secs_f64());
+    }
+    let writing = items.finish()?;
+    if timing && shards.len() > 1 {
+        eprintln!(
+            "items written: {:.2} s ({:.2} s busy writing)",
+            started.elapsed().as_secs_f64(),
+            writing.as_secs_f64()
+        );
     }
     let rows = finish_rows(acc, period, &in_period, policy.min_sample)?;
     Ok(Metrics {
@@ -266,25 +279,21 @@ pub fn compute(
 }
 
 /// A run's items, one part per shard, query and KPI code, each sorted by department
-/// and item id: held in memory when the lake is one shard, spilled to Parquet in a
-/// scratch folder otherwise (a year of 10M orders has about 200M items). Written out as
-/// one file by `metrics::write`.
+/// and item id. With one shard they are held until `metrics::write` writes them, by
+/// KPI, department and item id. With shards (a year of 10M orders has about 160M
+/// items), each shard's items are handed, once its queries are done, to a thread that
+/// writes them into the item file in a scratch folder, by shard, KPI, department and
+/// item id, while the next shard runs; `metrics::write` then links the file into place.
 pub struct Items {
     parts: Vec<ItemPart>,
-    scratch: Option<Scratch>,
     codes: std::collections::BTreeSet<String>,
+    sink: Option<Sink>,
 }
 
 /// One shard's items of one KPI code from one query.
 struct ItemPart {
-    shard: usize,
     code: String,
-    items: Part,
-}
-
-enum Part {
-    Memory(DataFrame),
-    Spilled(PathBuf),
+    items: DataFrame,
 }
 
 /// What a query's worker hands back: its items' sums and its sorted item parts.
@@ -293,58 +302,79 @@ struct Done {
     parts: Vec<ItemPart>,
 }
 
-/// A scratch folder removed when dropped, also when the run fails.
-struct Scratch(PathBuf);
+/// The item file of a sharded run, written shard by shard on its own thread into a
+/// scratch folder that is removed when the run ends or fails.
+struct Sink {
+    dir: PathBuf,
+    file: PathBuf,
+    /// One shard's parts, by code in code order; dropped to tell the writer it is done.
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Vec<DataFrame>>>>,
+    writer: Option<std::thread::JoinHandle<Result<std::time::Duration>>>,
+}
 
-impl Drop for Scratch {
+impl Sink {
+    fn new(kv: Vec<(String, String)>) -> Result<Sink> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("lvyue-items-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).at(&dir)?;
+        let file = dir.join("metric_items.parquet");
+        let mut writer = item_writer(&file, kv)?;
+        // One shard waiting while another is written: a shard's items are about 17M
+        // rows at 10M orders, so no more are held.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<DataFrame>>>(0);
+        let path = file.clone();
+        // polars work, so the stack lvyue gives its other polars threads.
+        let writer = std::thread::Builder::new()
+            .stack_size(crate::WORKER_STACK)
+            .spawn(move || -> Result<std::time::Duration> {
+                let mut busy = std::time::Duration::ZERO;
+                for codes in rx {
+                    let t = std::time::Instant::now();
+                    for parts in codes {
+                        write_rows(&mut writer, &merged(parts)?, &path)?;
+                    }
+                    busy += t.elapsed();
+                }
+                writer
+                    .finish()
+                    .context(|| format!("writing {}", path.display()))?;
+                Ok(busy)
+            })
+            .at(&dir)?;
+        Ok(Sink {
+            dir,
+            file,
+            tx: Some(tx),
+            writer: Some(writer),
+        })
+    }
+
+    /// Waits for the writer; its error, if it stopped on one.
+    fn finish(&mut self) -> Result<std::time::Duration> {
+        self.tx.take();
+        match self.writer.take() {
+            Some(w) => w.join().expect("the item writer does not panic"),
+            None => Ok(std::time::Duration::ZERO),
+        }
+    }
+}
+
+impl Drop for Sink {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        // The writer first, so the folder is not removed under a file being written.
+        let _ = self.finish();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 impl Items {
-    fn new(spill: bool) -> Result<Items> {
-        let scratch = if spill {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let dir = std::env::temp_dir().join(format!("lvyue-items-{}-{n}", std::process::id()));
-            std::fs::create_dir_all(&dir).at(&dir)?;
-            Some(Scratch(dir))
-        } else {
-            None
-        };
+    fn new(sharded: bool, kv: Vec<(String, String)>) -> Result<Items> {
         Ok(Items {
             parts: Vec::new(),
-            scratch,
             codes: Default::default(),
+            sink: if sharded { Some(Sink::new(kv)?) } else { None },
         })
-    }
-
-    /// One query's sorted items split by code, spilled when the run has shards. Takes
-    /// `&self` so that both query workers can spill at once.
-    fn part(
-        &self,
-        shard: usize,
-        query: usize,
-        by_code: Vec<(String, DataFrame)>,
-    ) -> Result<Vec<ItemPart>> {
-        by_code
-            .into_iter()
-            .enumerate()
-            .map(|(k, (code, mut df))| {
-                let items = match &self.scratch {
-                    None => Part::Memory(df),
-                    Some(dir) => {
-                        let path = dir
-                            .0
-                            .join(format!("part-{shard:05}-{query:03}-{k:02}.parquet"));
-                        crate::lake::write::write_parquet_file(&mut df, &path, Vec::new())?;
-                        Part::Spilled(path)
-                    }
-                };
-                Ok(ItemPart { shard, code, items })
-            })
-            .collect()
     }
 
     fn add(&mut self, parts: Vec<ItemPart>) {
@@ -354,52 +384,52 @@ impl Items {
         }
     }
 
-    /// One code's items of one shard, sorted by department and item id: a part as it
-    /// is when one query made them (every code but K1), else the parts merged.
-    fn gather(&self, code: &str, shard: usize) -> Result<Option<DataFrame>> {
-        let what = || format!("reading the items of {code}");
-        let mut frames = Vec::new();
-        for p in self
-            .parts
-            .iter()
-            .filter(|p| p.shard == shard && p.code == code)
-        {
-            frames.push(match &p.items {
-                Part::Memory(df) => df.clone(),
-                Part::Spilled(path) => {
-                    let file = std::fs::File::open(path).at(path)?;
-                    ParquetReader::new(file).finish().context(what)?
-                }
-            });
-        }
-        match frames.len() {
-            0 => Ok(None),
-            1 => Ok(frames.pop()),
-            _ => {
-                let mut all = frames.remove(0);
-                for f in &frames {
-                    all.vstack_mut(f).context(what)?;
-                }
-                let mut sorted = sort_items(all).context(what)?;
-                Ok(sorted.pop().map(|(_, df)| df))
+    /// With shards, hands the parts held so far (one shard's) to the writer, by code.
+    fn shard_done(&mut self) -> Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        let mut parts = std::mem::take(&mut self.parts);
+        let mut by_code = Vec::new();
+        for code in &self.codes {
+            let (of_code, rest): (Vec<_>, Vec<_>) =
+                parts.into_iter().partition(|p| &p.code == code);
+            parts = rest;
+            if !of_code.is_empty() {
+                by_code.push(of_code.into_iter().map(|p| p.items).collect());
             }
+        }
+        match sink.tx.as_ref().map(|tx| tx.send(by_code)) {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped: its error says why.
+            _ => self.finish().map(|_| ()),
         }
     }
 
-    /// Writes every item to one Parquet file, ordered by KPI, shard, department and item
-    /// id (one shard: by KPI, department and item id), holding one KPI of one shard at a
-    /// time. The next one is read (and merged, for K1) on a second thread while this one
-    /// is encoded.
+    /// Waits until every item is written (with shards); the writer's busy time.
+    fn finish(&mut self) -> Result<std::time::Duration> {
+        match &mut self.sink {
+            Some(sink) => sink.finish(),
+            None => Ok(std::time::Duration::ZERO),
+        }
+    }
+
+    /// Writes every item to `path` as one Parquet file. With shards the file is already
+    /// written and is linked (or copied) into place; with one shard the items are
+    /// written now, ordered by KPI, department and item id, one KPI at a time: the
+    /// next one is merged (K1's views) on a second thread while this one is encoded.
     fn write(&self, path: &Path, kv: Vec<(String, String)>) -> Result<()> {
-        let what = || format!("writing {}", path.display());
-        let file = std::fs::File::create(path).at(path)?;
-        let mut writer = ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
-            .batched(&item_schema())
-            .context(what)?;
-        let shards = self.parts.iter().map(|p| p.shard + 1).max().unwrap_or(0);
+        if let Some(sink) = &self.sink {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(path),
+                _ => {}
+            }
+            if std::fs::hard_link(&sink.file, path).is_err() {
+                std::fs::copy(&sink.file, path).at(path)?;
+            }
+            return Ok(());
+        }
+        let mut writer = item_writer(path, kv)?;
         let mut writing = std::time::Duration::ZERO;
         let reading = std::thread::scope(|s| -> Result<std::time::Duration> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
@@ -408,46 +438,91 @@ impl Items {
             let reader = reading_thread.spawn_scoped(s, move || {
                 let mut reading = std::time::Duration::ZERO;
                 for code in &self.codes {
-                    for shard in 0..shards {
-                        let t = std::time::Instant::now();
-                        let got = self.gather(code, shard).transpose();
-                        reading += t.elapsed();
-                        // The writer stops at its first error and drops its end.
-                        if let Some(got) = got {
-                            if tx.send(got).is_err() {
-                                return reading;
-                            }
-                        }
+                    let t = std::time::Instant::now();
+                    let parts = self
+                        .parts
+                        .iter()
+                        .filter(|p| &p.code == code)
+                        .map(|p| p.items.clone())
+                        .collect();
+                    let got = merged(parts);
+                    reading += t.elapsed();
+                    // The writer stops at its first error and drops its end.
+                    if tx.send(got).is_err() {
+                        return reading;
                     }
                 }
                 reading
             });
             let reader = reader.at(path)?;
             for df in rx {
-                let df = df?;
                 let t = std::time::Instant::now();
-                // Row groups of at most 256Ki rows, as the one-frame writer makes.
-                let mut offset = 0;
-                while offset < df.height() {
-                    let mut piece = df.slice(offset as i64, 1 << 18);
-                    offset += piece.height();
-                    piece.rechunk_mut();
-                    writer.write_batch(&piece).context(what)?;
-                }
+                write_rows(&mut writer, &df?, path)?;
                 writing += t.elapsed();
             }
             Ok(reader.join().expect("the item reader does not panic"))
         })?;
-        writer.finish().context(what)?;
+        writer
+            .finish()
+            .context(|| format!("writing {}", path.display()))?;
         if std::env::var_os("LVYUE_TIMING").is_some() {
             eprintln!(
-                "items: read and merged in {:.2} s, written in {:.2} s (beside each other)",
+                "items: merged in {:.2} s, written in {:.2} s (beside each other)",
                 reading.as_secs_f64(),
                 writing.as_secs_f64()
             );
         }
         Ok(())
     }
+}
+
+/// A Parquet writer of items, with the run's metadata.
+fn item_writer(
+    path: &Path,
+    kv: Vec<(String, String)>,
+) -> Result<polars::io::parquet::write::BatchedWriter<std::fs::File>> {
+    let file = std::fs::File::create(path).at(path)?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+        .batched(&item_schema())
+        .context(|| format!("writing {}", path.display()))
+}
+
+/// Appends `df` in row groups of at most 256Ki rows, as the one-frame writer makes.
+fn write_rows(
+    writer: &mut polars::io::parquet::write::BatchedWriter<std::fs::File>,
+    df: &DataFrame,
+    path: &Path,
+) -> Result<()> {
+    let mut offset = 0;
+    while offset < df.height() {
+        let mut piece = df.slice(offset as i64, 1 << 18);
+        offset += piece.height();
+        piece.rechunk_mut();
+        writer
+            .write_batch(&piece)
+            .context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One code's parts of one shard as one frame sorted by department and item id: a part
+/// as it is when one query made it (every code but K1), else the parts merged.
+fn merged(mut parts: Vec<DataFrame>) -> Result<DataFrame> {
+    let what = || "merging the items of a KPI".to_string();
+    if parts.len() <= 1 {
+        return Ok(parts
+            .pop()
+            .unwrap_or_else(|| DataFrame::empty_with_schema(&item_schema())));
+    }
+    let mut all = parts.remove(0);
+    for f in &parts {
+        all.vstack_mut(f).context(what)?;
+    }
+    let mut sorted = sort_items(all).context(what)?;
+    Ok(sorted.pop().map(|(_, df)| df).unwrap_or_default())
 }
 
 /// A query's items split by KPI code (in code order), each sorted by department (empty
@@ -987,6 +1062,25 @@ fn num_text(v: f64) -> String {
     }
 }
 
+/// The Parquet metadata of the metrics files: period, as-of, policy fingerprint.
+fn output_metadata(
+    period: Period,
+    as_of: NaiveDateTime,
+    fingerprint: &str,
+) -> Vec<(String, String)> {
+    vec![
+        ("lvyue.period".to_string(), period.label()),
+        (
+            "lvyue.as_of".to_string(),
+            as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ),
+        (
+            "lvyue.policy_fingerprint".to_string(),
+            fingerprint.to_string(),
+        ),
+    ]
+}
+
 /// Writes `metrics.csv`, `metrics.parquet`, `metric_items.parquet` and `metrics.json`
 /// (period, as-of, policy fingerprint) into `out`.
 pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
@@ -1018,17 +1112,7 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
         .map_err(io)?;
     }
     w.flush().at(&csv_path)?;
-    let kv = vec![
-        ("lvyue.period".to_string(), m.period.label()),
-        (
-            "lvyue.as_of".to_string(),
-            m.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
-        ),
-        (
-            "lvyue.policy_fingerprint".to_string(),
-            m.policy_fingerprint.clone(),
-        ),
-    ];
+    let kv = output_metadata(m.period, m.as_of, &m.policy_fingerprint);
     let pq = out.join("metrics.parquet");
     crate::lake::write::write_parquet_file(&mut to_frame(&m.rows)?, &pq, kv.clone())?;
     let timing = std::env::var_os("LVYUE_TIMING").is_some();
