@@ -490,7 +490,14 @@ fn item_writer(
         .context(|| format!("writing {}", path.display()))
 }
 
-/// Appends `df` in row groups of at most 256Ki rows, as the one-frame writer makes.
+/// Rows per row group of the item file. polars 0.55 writes a column chunk of more than
+/// one page with each page's null count summed twice over, so a row group of 256Ki rows
+/// (two pages) whose text column was half empty said "all empty", and DuckDB, trusting
+/// the count, read K4's departments and staff as NULL. A row group of 64Ki rows is one
+/// page, as in the lake, whose counts were always right (docs/decisions.md, eighth part).
+const ITEM_ROW_GROUP: usize = 1 << 16;
+
+/// Appends `df` in row groups of at most [`ITEM_ROW_GROUP`] rows.
 fn write_rows(
     writer: &mut polars::io::parquet::write::BatchedWriter<std::fs::File>,
     df: &DataFrame,
@@ -498,7 +505,7 @@ fn write_rows(
 ) -> Result<()> {
     let mut offset = 0;
     while offset < df.height() {
-        let mut piece = df.slice(offset as i64, 1 << 18);
+        let mut piece = df.slice(offset as i64, ITEM_ROW_GROUP);
         offset += piece.height();
         piece.rechunk_mut();
         writer
@@ -1255,6 +1262,55 @@ mod tests {
         assert_eq!(Period::Month(2025, 5).lookback_start(3), (2025, 2));
         assert_eq!(Period::Month(2025, 2).lookback_start(3), (2024, 11));
         assert_eq!(Period::Year(2025).lookback_start(0), (2025, 1));
+    }
+
+    #[test]
+    fn item_file_row_groups_count_their_own_empty_values() {
+        // Half the items without a department or person, over several row groups: the
+        // counts DuckDB trusts must be each row group's own.
+        let n = 600_000usize;
+        let dept: Vec<Option<&str>> = (0..n)
+            .map(|i| (i >= n / 2).then_some("warehouse"))
+            .collect();
+        let df = df!(
+            "kpi" => vec!["K4"; n],
+            "item_id" => (0..n).map(|i| format!("IC{i:09}")).collect::<Vec<_>>(),
+            "department" => dept.clone(),
+            "staff_id" => dept.clone(),
+            "period_year" => vec![2025i32; n],
+            "period_month" => vec![1i32; n],
+            "num" => vec![1.0f64; n],
+            "den" => vec![1.0f64; n],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("items.parquet");
+        let mut writer = item_writer(&path, Vec::new()).unwrap();
+        write_rows(&mut writer, &df, &path).unwrap();
+        writer.finish().unwrap();
+        let md = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .get_metadata()
+            .unwrap()
+            .clone();
+        assert!(md.row_groups.len() > 2);
+        let mut start = 0;
+        for rg in &md.row_groups {
+            let rows = rg.num_rows();
+            let empty = dept[start..start + rows]
+                .iter()
+                .filter(|d| d.is_none())
+                .count();
+            for column in ["department", "staff_id"] {
+                let chunk = rg.columns_under_root_iter(column).unwrap().next().unwrap();
+                let counted = match chunk.statistics(&md.footer_buf).unwrap().unwrap() {
+                    polars_parquet::parquet::statistics::Statistics::Binary(s) => s.null_count,
+                    other => panic!("{column}: {other:?}"),
+                };
+                assert_eq!(counted, Some(empty as i64), "{column} at row {start}");
+            }
+            start += rows;
+        }
+        assert_eq!(start, n);
     }
 
     #[test]
