@@ -280,7 +280,7 @@ pub fn compute(
 
 /// A run's items, one part per shard, query and KPI code, each sorted by department
 /// and item id. With one shard they are held until `metrics::write` writes them, by
-/// KPI, department and item id. With shards (a year of 10M orders has about 160M
+/// KPI, department and item id. With shards (a year of 10M orders has about 200M
 /// items), each shard's items are handed, once its queries are done, to a thread that
 /// writes them into the item file in a scratch folder, by shard, KPI, department and
 /// item id, while the next shard runs; `metrics::write` then links the file into place.
@@ -399,11 +399,16 @@ impl Items {
                 by_code.push(of_code.into_iter().map(|p| p.items).collect());
             }
         }
-        match sink.tx.as_ref().map(|tx| tx.send(by_code)) {
-            Some(Ok(())) => Ok(()),
-            // The writer stopped: its error says why.
-            _ => self.finish().map(|_| ()),
+        if let Some(Ok(())) = sink.tx.as_ref().map(|tx| tx.send(by_code)) {
+            return Ok(());
         }
+        // The writer stopped, which it does only on an error: that error says why.
+        let file = sink.file.clone();
+        self.finish()?;
+        Err(Error::Io {
+            path: file,
+            source: std::io::Error::other("the item writer stopped before the last shard"),
+        })
     }
 
     /// Waits until every item is written (with shards); the writer's busy time.

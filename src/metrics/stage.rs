@@ -11,10 +11,11 @@
 //! A month's audit may also leave out the orders that cannot reach the month
 //! ([`Staged::keep_orders`]); each shard then holds its kept rows in memory.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, NaiveDateTime};
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use std::sync::Arc;
 
 use super::keys::{kept_by, KeySet};
 
