@@ -288,6 +288,8 @@ pub struct Items {
     parts: Vec<ItemPart>,
     codes: std::collections::BTreeSet<String>,
     sink: Option<Sink>,
+    /// The item file's Parquet metadata (the sink's file has it already).
+    kv: Vec<(String, String)>,
 }
 
 /// One shard's items of one KPI code from one query.
@@ -373,7 +375,12 @@ impl Items {
         Ok(Items {
             parts: Vec::new(),
             codes: Default::default(),
-            sink: if sharded { Some(Sink::new(kv)?) } else { None },
+            sink: if sharded {
+                Some(Sink::new(kv.clone())?)
+            } else {
+                None
+            },
+            kv,
         })
     }
 
@@ -389,16 +396,8 @@ impl Items {
         let Some(sink) = &self.sink else {
             return Ok(());
         };
-        let mut parts = std::mem::take(&mut self.parts);
-        let mut by_code = Vec::new();
-        for code in &self.codes {
-            let (of_code, rest): (Vec<_>, Vec<_>) =
-                parts.into_iter().partition(|p| &p.code == code);
-            parts = rest;
-            if !of_code.is_empty() {
-                by_code.push(of_code.into_iter().map(|p| p.items).collect());
-            }
-        }
+        let by_code = self.by_code().collect();
+        self.parts.clear();
         if let Some(Ok(())) = sink.tx.as_ref().map(|tx| tx.send(by_code)) {
             return Ok(());
         }
@@ -408,6 +407,20 @@ impl Items {
         Err(Error::Io {
             path: file,
             source: std::io::Error::other("the item writer stopped before the last shard"),
+        })
+    }
+
+    /// The parts held, one list per code in code order (codes without parts left out).
+    /// Frames are shared, not copied.
+    fn by_code(&self) -> impl Iterator<Item = Vec<DataFrame>> + '_ {
+        self.codes.iter().filter_map(|code| {
+            let parts: Vec<DataFrame> = self
+                .parts
+                .iter()
+                .filter(|p| &p.code == code)
+                .map(|p| p.items.clone())
+                .collect();
+            (!parts.is_empty()).then_some(parts)
         })
     }
 
@@ -423,7 +436,7 @@ impl Items {
     /// written and is linked (or copied) into place; with one shard the items are
     /// written now, ordered by KPI, department and item id, one KPI at a time: the
     /// next one is merged (K1's views) on a second thread while this one is encoded.
-    fn write(&self, path: &Path, kv: Vec<(String, String)>) -> Result<()> {
+    fn write(&self, path: &Path) -> Result<()> {
         if let Some(sink) = &self.sink {
             match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(path),
@@ -434,7 +447,7 @@ impl Items {
             }
             return Ok(());
         }
-        let mut writer = item_writer(path, kv)?;
+        let mut writer = item_writer(path, self.kv.clone())?;
         let mut writing = std::time::Duration::ZERO;
         let reading = std::thread::scope(|s| -> Result<std::time::Duration> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<DataFrame>>(1);
@@ -442,20 +455,15 @@ impl Items {
             let reading_thread = std::thread::Builder::new().stack_size(crate::WORKER_STACK);
             let reader = reading_thread.spawn_scoped(s, move || {
                 let mut reading = std::time::Duration::ZERO;
-                for code in &self.codes {
-                    let t = std::time::Instant::now();
-                    let parts = self
-                        .parts
-                        .iter()
-                        .filter(|p| &p.code == code)
-                        .map(|p| p.items.clone())
-                        .collect();
+                let mut t = std::time::Instant::now();
+                for parts in self.by_code() {
                     let got = merged(parts);
                     reading += t.elapsed();
                     // The writer stops at its first error and drops its end.
                     if tx.send(got).is_err() {
                         return reading;
                     }
+                    t = std::time::Instant::now();
                 }
                 reading
             });
@@ -1126,11 +1134,11 @@ pub fn write(m: &Metrics, out: &Path) -> Result<Vec<PathBuf>> {
     w.flush().at(&csv_path)?;
     let kv = output_metadata(m.period, m.as_of, &m.policy_fingerprint);
     let pq = out.join("metrics.parquet");
-    crate::lake::write::write_parquet_file(&mut to_frame(&m.rows)?, &pq, kv.clone())?;
+    crate::lake::write::write_parquet_file(&mut to_frame(&m.rows)?, &pq, kv)?;
     let timing = std::env::var_os("LVYUE_TIMING").is_some();
     let t = std::time::Instant::now();
     let items_path = out.join("metric_items.parquet");
-    m.items.write(&items_path, kv)?;
+    m.items.write(&items_path)?;
     if timing {
         eprintln!("write items: {:.2} s", t.elapsed().as_secs_f64());
     }

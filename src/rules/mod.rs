@@ -231,14 +231,19 @@ pub fn audit(
     let staged = stage::stage(lake, first_month, as_of, registry)?;
     let params = metrics::sql_params(policy, as_of);
     let months: Vec<(i32, u32)> = metrics::reported_months(lake, as_of);
-    let in_period: Vec<String> = months
-        .iter()
+    let in_months: Vec<(i32, u32)> = months
+        .into_iter()
         .filter(|(y, m)| match period {
             Period::Month(py, pm) => py == *y && pm == *m,
             Period::Year(py) => py == *y,
         })
+        .collect();
+    let in_period: Vec<String> = in_months
+        .iter()
         .map(|(y, m)| format!("{y}-{m:02}"))
         .collect();
+    // The same months as numbers (202506), as the pass rates count them.
+    let in_numbers: Vec<i32> = in_months.iter().map(|(y, m)| y * 100 + *m as i32).collect();
     let mut violations: Vec<DataFrame> = Vec::new();
     let mut rates: Vec<DataFrame> = Vec::new();
     let mut skipped = Vec::new();
@@ -308,7 +313,7 @@ pub fn audit(
                 .context(|| format!("queries/{} returned unexpected columns", q.file))?;
             let checked = checked
                 .ok_or_else(|| Error::Usage(format!("queries/{}: no CTE named checked", q.file)))?;
-            let rate = pass_rates(checked, q, &in_period)
+            let rate = pass_rates(checked, q, &in_numbers)
                 .and_then(crate::frame::unshare_strings)
                 .context(|| format!("queries/{}: pass rates", q.file))?;
             if timing {
@@ -370,7 +375,7 @@ pub fn audit(
         violations.push(apply_waivers(shaped, waivers)?);
         if let Some(c) = checked {
             rates.push(
-                pass_rates(c, &q, &in_period)
+                pass_rates(c, &q, &in_numbers)
                     .context(|| format!("queries/{}: pass rates", q.file))?,
             );
         }
@@ -617,17 +622,17 @@ fn merge_pass_rates(rates: DataFrame) -> PolarsResult<DataFrame> {
         .collect()
 }
 
-fn pass_rates(checked: DataFrame, q: &Query, months: &[String]) -> PolarsResult<DataFrame> {
-    // Items are counted under their month as a number (202506), and only the counts'
-    // few rows get it as text: formatting every checked item's timestamp was 5 % of a
-    // 10M month's audit (docs/performance.md, "eighth pass").
-    let numbers: Vec<i32> = months.iter().filter_map(|m| month_number(m)).collect();
+/// Items checked and passed per month of `months` (as numbers, 202506) and department.
+fn pass_rates(checked: DataFrame, q: &Query, months: &[i32]) -> PolarsResult<DataFrame> {
+    // Items are counted under their month as a number, and only the counts' few rows
+    // get it as text: formatting every checked item's timestamp was 5 % of a 10M
+    // month's audit (docs/performance.md, "eighth pass").
     let at = || col("at");
     let number = at().dt().year() * lit(100) + at().dt().month().cast(DataType::Int32);
     let counts = checked
         .lazy()
         .with_column(number.alias("period"))
-        .filter(col("period").is_in(lit(Series::new("m".into(), numbers)).implode(true), false))
+        .filter(col("period").is_in(lit(Series::new("m".into(), months)).implode(true), false))
         .group_by([col("period"), col("department")])
         .agg([
             len().cast(DataType::Int64).alias("checked"),
@@ -640,7 +645,7 @@ fn pass_rates(checked: DataFrame, q: &Query, months: &[String]) -> PolarsResult<
         .column("period")?
         .i32()?
         .iter()
-        .map(|n| n.map(|n| format!("{}-{:02}", n / 100, n % 100)))
+        .map(|n| n.map(|n| Period::Month(n / 100, (n % 100) as u32).label()))
         .collect();
     let mut counts = counts;
     counts.with_column(text.with_name("period".into()).into_column())?;
@@ -657,12 +662,6 @@ fn pass_rates(checked: DataFrame, q: &Query, months: &[String]) -> PolarsResult<
         ])
         .sort(["period", "department"], SortMultipleOptions::default())
         .collect()
-}
-
-/// `2025-06` as 202506.
-fn month_number(month: &str) -> Option<i32> {
-    let (y, m) = month.split_once('-')?;
-    Some(y.parse::<i32>().ok()? * 100 + m.parse::<i32>().ok()?)
 }
 
 /// Writes `violations.csv` / `.parquet`, `rule_pass_rates.csv` / `.parquet` and
