@@ -13,6 +13,7 @@ pub mod parse;
 pub mod read;
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -184,8 +185,10 @@ const PIECE_ROWS: usize = 4_096;
 
 /// What parsing says of one row.
 enum Outcome {
-    /// The row parsed: its values are the next row of its piece's columns.
-    Row(write::KeyHash),
+    /// The row parsed: its values are the next row of its piece's columns. With its key
+    /// hash comes how its key compares with the previous parsed row's in the piece
+    /// (`None` for the piece's first, which the file-order pass compares itself).
+    Row(write::KeyHash, Option<Ordering>),
     /// The first reason the row is quarantined.
     Bad {
         column: String,
@@ -200,6 +203,58 @@ enum Outcome {
 struct Piece {
     outcomes: Vec<Outcome>,
     frame: DataFrame,
+    /// The keys of the first and last parsed rows, to compare across pieces.
+    first_key: Option<Vec<Value<'static>>>,
+    last_key: Option<Vec<Value<'static>>>,
+}
+
+/// Orders two keys of one table part by part. Any total order whose equality is the
+/// key's identity serves the file-order pass: it only asks whether keys ascend.
+fn cmp_key<'v, 'r: 'v>(
+    a: impl IntoIterator<Item = &'v Value<'r>>,
+    b: impl IntoIterator<Item = &'v Value<'r>>,
+) -> Ordering {
+    fn part(a: &Value, b: &Value) -> Ordering {
+        match (a, b) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) => Ordering::Less,
+            (_, Value::Null) => Ordering::Greater,
+            (Value::Str(x), Value::Str(y)) => x.cmp(y),
+            (Value::Int(x), Value::Int(y)) | (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
+            (Value::Date(x), Value::Date(y)) => x.cmp(y),
+            (Value::Money(x), Value::Money(y)) => x.cmp(y),
+            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+            // One column has one type; were it not so, "before" sends the row to a lookup.
+            _ => Ordering::Less,
+        }
+    }
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| part(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// Whether a key part's text stands for it alone: text holding the parts' separator
+/// or the null marker could make two different keys one key text (one hash). A key
+/// with such a part is never taken for new by order alone.
+fn plain_part(v: &Value) -> bool {
+    match v {
+        Value::Str(s) => !s.contains(['\u{1f}', '\u{0}']),
+        _ => true,
+    }
+}
+
+fn owned_value(v: &Value) -> Value<'static> {
+    match v {
+        Value::Str(s) => Value::Str(Cow::Owned(s.to_string())),
+        Value::Null => Value::Null,
+        Value::Timestamp(t) => Value::Timestamp(*t),
+        Value::Date(d) => Value::Date(*d),
+        Value::Money(m) => Value::Money(*m),
+        Value::Int(i) => Value::Int(*i),
+        Value::Bool(b) => Value::Bool(*b),
+    }
 }
 
 /// How one file's fields map onto its table: what parsing a row needs, shared by the
@@ -213,7 +268,7 @@ struct RowShape<'a> {
     tz: Tz,
 }
 
-impl RowShape<'_> {
+impl<'a> RowShape<'a> {
     /// Parses a row's cells into `values` (cleared first), or says why the row is
     /// quarantined. Nothing here depends on other rows.
     fn values<'r>(&self, row: &'r read::RawRow, values: &mut Vec<Value<'r>>) -> Option<Outcome> {
@@ -268,6 +323,17 @@ impl RowShape<'_> {
             .join("\u{1f}")
     }
 
+    fn key_values<'s, 'v, 'r>(
+        &'s self,
+        values: &'v [Value<'r>],
+    ) -> impl Iterator<Item = &'v Value<'r>> + use<'s, 'v, 'r, 'a> {
+        self.key_cols.iter().map(|&k| &values[k])
+    }
+
+    fn plain_key(&self, values: &[Value]) -> bool {
+        self.key_values(values).all(plain_part)
+    }
+
     fn key_hash(&self, values: &[Value]) -> write::KeyHash {
         // Most keys are one text column: hashed where it lies, without building the text.
         if let [k] = self.key_cols {
@@ -296,25 +362,44 @@ impl RowShape<'_> {
             .collect();
         let mut outcomes = Vec::with_capacity(rows.len());
         let mut values = Vec::with_capacity(t.columns.len());
+        // The previous parsed row's values, swapped with `values` after each row.
+        let mut prev: Vec<Value> = Vec::with_capacity(t.columns.len());
         let mut height = 0;
+        let key_of = |v: &[Value]| self.key_values(v).map(owned_value).collect::<Vec<_>>();
+        let mut first_key = None;
         for row in rows {
             if let Some(bad) = self.values(row, &mut values) {
                 outcomes.push(bad);
                 continue;
             }
-            outcomes.push(Outcome::Row(self.key_hash(&values)));
+            let order = if !self.plain_key(&values) {
+                Some(Ordering::Less)
+            } else if height == 0 {
+                first_key = Some(key_of(&values));
+                None
+            } else {
+                Some(cmp_key(self.key_values(&values), self.key_values(&prev)))
+            };
+            outcomes.push(Outcome::Row(self.key_hash(&values), order));
             for (b, v) in builders.iter_mut().zip(&values) {
                 b.push(v);
             }
             height += 1;
+            std::mem::swap(&mut values, &mut prev);
         }
+        let last_key = (height > 0).then(|| key_of(&prev));
         let cols = builders
             .into_iter()
             .zip(t.columns)
             .map(|(b, c)| b.finish(c.name).map(Column::from))
             .collect::<Result<Vec<_>>>()?;
         let frame = DataFrame::new(height, cols).context(|| format!("building {}", t.name))?;
-        Ok(Piece { outcomes, frame })
+        Ok(Piece {
+            outcomes,
+            frame,
+            first_key,
+            last_key,
+        })
     }
 }
 
@@ -353,8 +438,8 @@ struct Acc {
     origin: Vec<u32>,
     live: Vec<bool>,
     replaced_in_batch: Vec<bool>,
-    /// Key hash → the live row with that key.
-    key_index: write::KeyIndex,
+    /// The rows' keys.
+    keys: write::RowKeys,
     /// Source line of each row (for naming the first of two duplicates).
     lines: Vec<u32>,
     spills: Vec<(Option<(i32, u32)>, PathBuf)>,
@@ -386,7 +471,7 @@ impl Acc {
             origin: Vec::new(),
             live: Vec::new(),
             replaced_in_batch: Vec::new(),
-            key_index: write::KeyIndex::default(),
+            keys: write::RowKeys::default(),
             lines: Vec::new(),
             spills: Vec::new(),
             writing: None,
@@ -396,7 +481,7 @@ impl Acc {
 
     /// Makes room for `rows` more rows.
     fn reserve(&mut self, rows: usize) {
-        self.key_index.reserve(rows);
+        self.keys.reserve(rows);
         self.origin.reserve(rows);
         self.live.reserve(rows);
         self.replaced_in_batch.reserve(rows);
@@ -458,7 +543,7 @@ impl Acc {
             live: std::mem::take(&mut self.live),
             origin: std::mem::take(&mut self.origin),
             replaced_in_batch: std::mem::take(&mut self.replaced_in_batch),
-            key_index: std::mem::take(&mut self.key_index),
+            keys: std::mem::take(&mut self.keys),
         })
     }
 }
@@ -712,6 +797,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
         let mut rows = sheet.rows;
         let csv = sheet.format == Format::Csv;
         let mut sized = false;
+        // While this file's keys ascend strictly, each row's key is new without a
+        // lookup, and one equal to the previous row's is a duplicate of it. That holds
+        // only for the table's first file: a later one may correct any earlier row.
+        let mut ascending = acc.live.is_empty() && matches!(acc.keys, write::RowKeys::Listed(_));
+        if !ascending {
+            acc.keys.index();
+        }
+        // The key of the last parsed row of the file so far (while ascending).
+        let mut last_key: Option<Vec<Value<'static>>> = None;
         // Cells are parsed a chunk at a time on every core; what depends on earlier rows
         // (keys seen, quarantine, row numbers) is then applied in file order, so the
         // result is the same as parsing one row after another. The next chunks are read
@@ -784,6 +878,14 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 for piece in pieces {
                     // Which of the piece's parsed rows are stored (a duplicate is not).
                     let mut keep: Vec<bool> = Vec::with_capacity(piece.frame.height());
+                    // The piece's first parsed row against the file's rows before it.
+                    let boundary = piece.first_key.as_ref().map(|first| match &last_key {
+                        Some(last) => cmp_key(first, last),
+                        None => Ordering::Greater,
+                    });
+                    if piece.last_key.is_some() {
+                        last_key = piece.last_key;
+                    }
                     for outcome in piece.outcomes {
                         let row = rows.next().expect("one outcome per row");
                         rec.rows_read += 1;
@@ -802,7 +904,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                                 });
                                 rec.rows_quarantined += 1;
                             };
-                        let hash = match outcome {
+                        let (hash, order) = match outcome {
                             Outcome::Bad {
                                 column,
                                 raw,
@@ -812,7 +914,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                                 bad(&column, &raw, reason, detail);
                                 continue;
                             }
-                            Outcome::Row(hash) => hash,
+                            Outcome::Row(hash, order) => (hash, order.or(boundary)),
                         };
                         // Row numbers are u32 to halve the index: 4 billion rows of one
                         // table per ingest, far beyond a year of the largest exports.
@@ -823,15 +925,34 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                                 t.name
                             )));
                         };
-                        // One map serves both checks: a key seen earlier in this file is a
-                        // duplicate (quarantined), one seen in an earlier file is a
-                        // correction (replaces it). Inserting first probes the map once per
-                        // row (the index is far larger than the caches); a duplicate, rare,
-                        // puts the first row back.
-                        let replaced = acc.key_index.insert(hash, row_no).map(|r| r as usize);
-                        if let Some(first) = replaced.filter(|&p| acc.origin[p] as usize == src_idx)
-                        {
-                            acc.key_index.insert(hash, first as u32);
+                        let (replaced, duplicate_of) = match (ascending, order) {
+                            (true, Some(Ordering::Greater)) => {
+                                if let write::RowKeys::Listed(hashes) = &mut acc.keys {
+                                    hashes.push(hash);
+                                }
+                                (None, None)
+                            }
+                            // Keys ascend, so an equal one is the last stored row's.
+                            (true, Some(Ordering::Equal)) => (None, Some(acc.live.len() - 1)),
+                            _ => {
+                                ascending = false;
+                                // One map serves both checks: a key seen earlier in this
+                                // file is a duplicate (quarantined), one seen in an earlier
+                                // file is a correction (replaces it). Inserting first probes
+                                // the map once per row (it is far larger than the caches);
+                                // a duplicate, rare, puts the first row back.
+                                let index = acc.keys.index();
+                                let replaced = index.insert(hash, row_no).map(|r| r as usize);
+                                match replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
+                                    Some(first) => {
+                                        index.insert(hash, first as u32);
+                                        (None, Some(first))
+                                    }
+                                    None => (replaced, None),
+                                }
+                            }
+                        };
+                        if let Some(first) = duplicate_of {
                             let kc = t.key.join("+");
                             bad(
                                 &kc,
@@ -981,7 +1102,7 @@ fn count_unknown_orders(
     }
     // The orders key is the order id alone, so its key hashes are order-id hashes.
     if let Some(b) = batches.iter().find(|b| b.table.name == "orders") {
-        known.extend(b.key_index.keys().copied());
+        known.extend(b.keys.live_keys().copied());
     }
     for b in batches {
         if b.table.name == "orders" || b.table.column_index("order_id").is_none() {
@@ -1050,4 +1171,48 @@ fn quarantine_frame(rows: Vec<QuarantineRow>) -> Result<DataFrame> {
         c.rename((*name).into());
     }
     DataFrame::new(n, cols).context(|| "building the quarantine".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_by_typed_parts_in_order() {
+        let s = |t: &'static str| Value::Str(Cow::Borrowed(t));
+        let k = |a: Value<'static>, b: Value<'static>| vec![a, b];
+        let lt = |a: &[Value], b: &[Value]| cmp_key(a, b) == Ordering::Less;
+        // Line numbers compare as numbers: text would put "10" before "9".
+        assert!(lt(
+            &k(s("SO1"), Value::Int(9)),
+            &k(s("SO1"), Value::Int(10))
+        ));
+        // The first part decides before the second.
+        assert!(lt(
+            &k(s("SO1"), Value::Int(10)),
+            &k(s("SO2"), Value::Int(1))
+        ));
+        // An empty part comes first; equal keys are equal.
+        assert!(lt(&k(s("SO1"), Value::Null), &k(s("SO1"), Value::Int(0))));
+        let same = k(s("SO1"), Value::Timestamp(5));
+        assert_eq!(cmp_key(&same, &same.clone()), Ordering::Equal);
+        // Parts of different types (never one column's) count as out of order.
+        assert!(lt(
+            &k(s("SO1"), Value::Int(1)),
+            &k(s("SO1"), Value::Date(0))
+        ));
+        assert!(lt(
+            &k(s("SO1"), Value::Date(0)),
+            &k(s("SO1"), Value::Int(1))
+        ));
+    }
+
+    #[test]
+    fn only_key_text_without_separator_or_null_marker_is_plain() {
+        assert!(plain_part(&Value::Str(Cow::Borrowed("SO-0001"))));
+        assert!(plain_part(&Value::Int(7)));
+        // ("A\u{1f}B", "C") and ("A", "B\u{1f}C") share one key text.
+        assert!(!plain_part(&Value::Str(Cow::Borrowed("A\u{1f}B"))));
+        assert!(!plain_part(&Value::Str(Cow::Borrowed("\u{0}"))));
+    }
 }

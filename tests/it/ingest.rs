@@ -523,3 +523,81 @@ fn spilling_to_disk_and_parsing_in_chunks_change_nothing_in_the_lake() {
     );
     assert!(qa.equals_missing(&qb), "quarantines differ");
 }
+
+#[test]
+fn keys_in_order_skip_the_lookup_and_every_duplicate_and_correction_is_still_found() {
+    // The first file's keys ascend, so they are stored without a lookup, until SV03 comes
+    // back out of order (a lookup finds its first row). SV02 twice in a row is a
+    // duplicate found by order alone. A second file of the same table in the same
+    // ingest corrects SV02; a later ingest corrects SV05 in the lake. Cells parsed one
+    // row per piece (every row a piece boundary) or all in one piece: the same result.
+    let head = "survey_id,order_id,responded_at,score\n";
+    let row =
+        |id: &str, hour: u32, score: u32| format!("{id},SO-1,2025-04-06 {hour:02}:00:00,{score}\n");
+    let first: String = [
+        row("SV01", 10, 5), // line 2
+        row("SV02", 11, 4), // line 3
+        row("SV02", 12, 3), // line 4: duplicate of line 3
+        row("SV03", 13, 5), // line 5
+        row("SV04", 14, 2), // line 6
+        row("SV03", 15, 1), // line 7: duplicate of line 5, out of order
+        row("SV05", 16, 4), // line 8
+    ]
+    .concat();
+    let fix = [row("SV02", 17, 1), row("SV06", 18, 5)].concat();
+    let later = row("SV05", 19, 2);
+    for (lake, rows) in [("one-row-pieces", "2"), ("one-piece", "100000")] {
+        let w = Workdir::new();
+        w.write("in/a/surveys.csv", &(head.to_string() + &first));
+        w.write("in/b/surveys-fix.csv", &(head.to_string() + &fix));
+        let o = w.run_env(
+            &["ingest", "in", "--lake", lake],
+            &[("LVYUE_PARSE_ROWS", rows)],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        for line in [
+            "surveys.csv: surveys [csv, UTF-8] ingested: read 7 = stored 5 + quarantined 2",
+            "surveys-fix.csv: surveys [csv, UTF-8] ingested: read 2 = stored 2 + quarantined 0; replaced 1",
+        ] {
+            assert!(out.contains(line), "{lake}: missing {line:?} in\n{out}");
+        }
+        let q = quarantine(&w.path(lake));
+        assert_eq!(strs(&q, "line"), ["4", "7"], "{lake}");
+        assert_eq!(strs(&q, "raw_value"), ["SV02", "SV03"], "{lake}");
+        let detail = strs(&q, "detail");
+        assert!(
+            detail[0].ends_with("same survey_id as line 3 of this file"),
+            "{detail:?}"
+        );
+        assert!(
+            detail[1].ends_with("same survey_id as line 5 of this file"),
+            "{detail:?}"
+        );
+
+        w.write("next/surveys.csv", &(head.to_string() + &later));
+        let out = w.ok(&["ingest", "next", "--lake", lake]);
+        assert!(
+            out.contains("read 1 = stored 1 + quarantined 0; replaced 1"),
+            "{lake}: {out}"
+        );
+        let s = table(&w.path(lake), "surveys");
+        let got: Vec<(String, String)> = strs(&s, "survey_id")
+            .into_iter()
+            .zip(strs(&s, "score"))
+            .collect();
+        let want = [
+            ("SV01", "5"),
+            ("SV02", "1"),
+            ("SV03", "5"),
+            ("SV04", "2"),
+            ("SV05", "2"),
+            ("SV06", "5"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want, "{lake}");
+    }
+}
