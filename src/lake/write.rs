@@ -61,7 +61,8 @@ impl RowKeys {
     pub fn index(&mut self) -> &mut KeyIndex {
         if let RowKeys::Listed(hashes) = self {
             let mut m = KeyIndex::default();
-            m.reserve(hashes.capacity().max(hashes.len()));
+            // The list was reserved for the whole file: size the map once for it too.
+            m.reserve(hashes.capacity());
             for (row, h) in hashes.iter().enumerate() {
                 // Listed rows are numbered below u32::MAX by the ingest's own check.
                 m.insert(*h, row as u32);
