@@ -231,26 +231,31 @@ pub fn compute(
             let t = std::time::Instant::now();
             let sql = queries::for_polars(&render_for_clock(q, policy, &params)?);
             let df = run_query(part.context(), &sql)
-                .and_then(collect)
-                .and_then(|df| normalise_items(df, &in_period))
+                .and_then(|lf| collect(normalise_items(lf, &in_period)))
                 .context(|| format!("running queries/{}", q.file))?;
-            let sums = group_sums(&df)?;
+            let ran = t.elapsed();
             let n = df.height();
             let by_code =
                 sort_items(df).context(|| format!("sorting the items of queries/{}", q.file))?;
+            let sums = part_sums(&by_code).context(|| format!("summing queries/{}", q.file))?;
             let parts = by_code
                 .into_iter()
                 .map(|(code, items)| ItemPart { code, items })
                 .collect();
             if timing {
-                eprintln!("{}: {:.2} s, {n} items", q.file, t.elapsed().as_secs_f64());
+                eprintln!(
+                    "{}: {:.2} s ({:.2} s after the query), {n} items",
+                    q.file,
+                    t.elapsed().as_secs_f64(),
+                    (t.elapsed() - ran).as_secs_f64()
+                );
             }
             Ok(Done { sums, parts })
         };
         // Sums and items in the catalogue's order, whichever query finished first.
         for done in crate::in_turn(&catalogue, run_one) {
             let done = done?;
-            add_sums(&done.sums, period, &mut acc)?;
+            add_sums(&done.sums, period, &mut acc);
             items.add(done.parts);
         }
         items.shard_done()?;
@@ -300,7 +305,7 @@ struct ItemPart {
 
 /// What a query's worker hands back: its items' sums and its sorted item parts.
 struct Done {
-    sums: DataFrame,
+    sums: Vec<Sum>,
     parts: Vec<ItemPart>,
 }
 
@@ -547,11 +552,89 @@ fn merged(mut parts: Vec<DataFrame>) -> Result<DataFrame> {
 
 /// A query's items split by KPI code (in code order), each sorted by department (empty
 /// first), then item id (empty first); items without a code are left out, as they
-/// count in no figure. polars sorts two text columns by encoding each row's pair,
-/// about twice the time of sorting the ids alone (docs/performance.md, "fifth pass"):
-/// so the items are split by code and department, a handful of values, and each part
-/// sorted by its ids.
+/// count in no figure. Each code's rows are grouped by department in one pass, and
+/// each group's ids sorted as numbers ([`id_key`]); one gather per code then builds
+/// its frame. polars' `partition_by` on the two text columns, its text sort and their
+/// gathers took three quarters of the time a query's worker spent after the query
+/// (docs/performance.md, "tenth pass"). An id of more than 15 bytes sends the
+/// query's items to [`sort_items_by_text`].
 fn sort_items(df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
+    let Some(mut groups) = keyed_groups(&df)? else {
+        return sort_items_by_text(df);
+    };
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    // A gather from the engine's many small chunks looks up each row's chunk; one
+    // chunk is cheaper to gather from, even counting the copy that makes it.
+    let mut df = df;
+    df.rechunk_mut_par();
+    let mut out: Vec<(String, DataFrame)> = Vec::new();
+    let mut code_rows: Vec<IdxSize> = Vec::new();
+    let mut groups = groups.into_iter().peekable();
+    while let Some(((code, _), mut rows)) = groups.next() {
+        // The row number breaks ties, so equal ids keep their order, as a stable sort.
+        rows.sort();
+        code_rows.extend(rows.iter().map(|(_, i)| *i));
+        if groups.peek().is_none_or(|next| next.0 .0 != code) {
+            let order = IdxCa::from_vec("order".into(), std::mem::take(&mut code_rows));
+            out.push((code, df.take(&order)?));
+        }
+    }
+    Ok(out)
+}
+
+/// One code and department's rows: each row's [`id_key`] and row number.
+type Group = ((String, Option<String>), Vec<(u128, IdxSize)>);
+
+/// A query's rows with a code, grouped by code and department in order of first
+/// appearance; `None` if an id is too long for [`id_key`].
+fn keyed_groups(df: &DataFrame) -> PolarsResult<Option<Vec<Group>>> {
+    let kpi = df.column("kpi")?.str()?;
+    let dept = df.column("department")?.str()?;
+    let ids = df.column("item_id")?.str()?;
+    let mut groups: Vec<Group> = Vec::new();
+    // Neighbours mostly share a code and department: the last group is tried first.
+    let mut last: Option<usize> = None;
+    let rows = kpi.iter().zip(dept.iter()).zip(ids.iter()).enumerate();
+    for (i, ((k, d), id)) in rows {
+        let Some(k) = k else { continue };
+        let Some(key) = id_key(id) else {
+            return Ok(None);
+        };
+        let same = |g: &Group| g.0 .0 == k && g.0 .1.as_deref() == d;
+        let g = match last {
+            Some(g) if same(&groups[g]) => g,
+            _ => match groups.iter().position(same) {
+                Some(g) => g,
+                None => {
+                    groups.push(((k.to_string(), d.map(str::to_string)), Vec::new()));
+                    groups.len() - 1
+                }
+            },
+        };
+        last = Some(g);
+        groups[g].1.push((key, i as IdxSize));
+    }
+    Ok(Some(groups))
+}
+
+/// An item id as a number that sorts as its text does: its bytes, padded with zeros to
+/// 15, then its length plus one, so a prefix sorts before a longer id and an empty id
+/// (1) after a missing one (0). `None` for an id of more than 15 bytes.
+fn id_key(id: Option<&str>) -> Option<u128> {
+    let Some(id) = id else { return Some(0) };
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8 + 1;
+    Some(u128::from_be_bytes(buf))
+}
+
+/// [`sort_items`] for ids too long for [`id_key`]: polars partitions by code and
+/// department and sorts each part's ids as text.
+fn sort_items_by_text(df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
     let text = |p: &DataFrame, name: &str| -> PolarsResult<Option<String>> {
         Ok(p.column(name)?.str()?.get(0).map(str::to_string))
     };
@@ -777,8 +860,9 @@ fn split_checked(
 }
 
 /// Casts a query's output to the item schema (so every query's items stack) and keeps
-/// the items of the period's months. [`Items::write`] sorts them.
-fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFrame> {
+/// the items of the period's months, as part of the query's own plan: done on the
+/// collected frame, it was one more copy of every item ([`Items::write`] sorts them).
+fn normalise_items(lf: LazyFrame, months: &[(i32, u32)]) -> LazyFrame {
     // The period's reported months are consecutive: keep items between the first and last.
     let idx = |(y, m): (i32, u32)| y * 12 + m as i32;
     let (lo, hi) = match (months.first(), months.last()) {
@@ -786,20 +870,18 @@ fn normalise_items(df: DataFrame, months: &[(i32, u32)]) -> PolarsResult<DataFra
         _ => (1, 0),
     };
     let month_index = col("period_year") * lit(12) + col("period_month");
-    df.lazy()
-        .select(
-            item_schema()
-                .iter()
-                .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
-                .collect::<Vec<_>>(),
-        )
-        .filter(
-            month_index
-                .clone()
-                .gt_eq(lit(lo))
-                .and(month_index.lt_eq(lit(hi))),
-        )
-        .collect()
+    lf.select(
+        item_schema()
+            .iter()
+            .map(|(name, dtype)| col(name.clone()).cast(dtype.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .filter(
+        month_index
+            .clone()
+            .gt_eq(lit(lo))
+            .and(month_index.lt_eq(lit(hi))),
+    )
 }
 
 /// Months from the earliest one any table's own time falls in, up to the month that
@@ -859,12 +941,14 @@ pub fn wilson(k: f64, n: f64) -> Option<(f64, f64)> {
 /// engine and the shards deliver items in varying order.
 const FIXED: f64 = 10_000.0;
 
-fn fixed(e: Expr) -> Expr {
-    let scaled = e * lit(FIXED);
-    when(scaled.clone().gt_eq(lit(0.0)))
-        .then(scaled.clone() + lit(0.5))
-        .otherwise(scaled - lit(0.5))
-        .cast(DataType::Int64)
+fn fixed_value(v: f64) -> i64 {
+    // Rounded half away from zero; `as` truncates toward zero (and saturates).
+    let scaled = v * FIXED;
+    if scaled >= 0.0 {
+        (scaled + 0.5) as i64
+    } else {
+        (scaled - 0.5) as i64
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -874,77 +958,108 @@ struct Acc {
     items: u64,
 }
 
-type Sums = BTreeMap<(String, &'static str, String, String), Acc>;
-
-/// One query's items summed per department, person, KPI and month (a small frame).
-fn group_sums(items: &DataFrame) -> Result<DataFrame> {
-    items
-        .clone()
-        .lazy()
-        .group_by([
-            col("department"),
-            col("staff_id"),
-            col("kpi"),
-            col("period_year"),
-            col("period_month"),
-        ])
-        .agg([
-            fixed(col("num")).sum().alias("num"),
-            fixed(col("den")).sum().alias("den"),
-            len().alias("items"),
-        ])
-        .collect()
-        .context(|| "pooling items".into())
+impl Acc {
+    fn add(&mut self, other: &Acc) {
+        self.num += other.num;
+        self.den += other.den;
+        self.items += other.items;
+    }
 }
 
-/// Adds one query's [`group_sums`] to the run's: company, department and person rows
-/// and the year. A person's K1 pools the items of every view (several queries).
-fn add_sums(sums: &DataFrame, period: Period, acc: &mut Sums) -> Result<()> {
-    let text = |name: &str| crate::frame::texts(sums, name);
-    let int = |name: &str| -> Result<Vec<i64>> {
-        Ok(sums
-            .column(name)
-            .context(|| name.to_string())?
-            .cast(&DataType::Int64)
-            .context(|| name.to_string())?
-            .i64()
-            .context(|| name.to_string())?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
-    let (depts, staff, kpis) = (text("department")?, text("staff_id")?, text("kpi")?);
-    let (years, months_col, counts) = (int("period_year")?, int("period_month")?, int("items")?);
-    let (nums, dens) = (int("num")?, int("den")?);
+type Sums = BTreeMap<(String, &'static str, String, String), Acc>;
 
-    for i in 0..sums.height() {
-        let Some(kpi) = kpis[i].clone() else { continue };
+/// One query's items summed per department, person, KPI and month.
+struct Sum {
+    kpi: String,
+    department: Option<String>,
+    staff_id: Option<String>,
+    year: i32,
+    month: i32,
+    acc: Acc,
+}
+
+/// Sums one query's items, already split by KPI code, per department, person and month.
+/// One pass over the columns: a polars group-by on the five keys took a tenth of a 1M
+/// run's query time (docs/performance.md, "tenth pass").
+fn part_sums(parts: &[(String, DataFrame)]) -> PolarsResult<Vec<Sum>> {
+    let mut out = Vec::new();
+    for (code, df) in parts {
+        let dept = df.column("department")?.str()?;
+        let staff = df.column("staff_id")?.str()?;
+        let years = df.column("period_year")?.i32()?;
+        let months = df.column("period_month")?.i32()?;
+        let nums = df.column("num")?.f64()?;
+        let dens = df.column("den")?.f64()?;
+        type Key<'a> = (Option<&'a str>, Option<&'a str>, i32, i32);
+        // Items come by department and id, and ids follow the order of time, so
+        // neighbours mostly share a key: a run of equal keys is summed before it is
+        // looked up (hashing every item's key with the standard hasher took a twentieth
+        // of a 10M run's CPU).
+        let mut by: PlHashMap<Key, Acc> = PlHashMap::new();
+        let mut run: Option<(Key, Acc)> = None;
+        let rows = dept
+            .iter()
+            .zip(staff.iter())
+            .zip(years.iter().zip(months.iter()))
+            .zip(nums.iter().zip(dens.iter()));
+        for (((d, p), (y, m)), (num, den)) in rows {
+            // A month is never missing after normalise_items' filter, which drops NULLs.
+            let (Some(y), Some(m)) = (y, m) else { continue };
+            let key = (d, p, y, m);
+            let a = match &mut run {
+                Some((k, a)) if *k == key => a,
+                _ => {
+                    if let Some((k, a)) = run.replace((key, Acc::default())) {
+                        by.entry(k).or_default().add(&a);
+                    }
+                    &mut run.as_mut().expect("just set").1
+                }
+            };
+            a.num += num.map_or(0, fixed_value);
+            a.den += den.map_or(0, fixed_value);
+            a.items += 1;
+        }
+        if let Some((k, a)) = run {
+            by.entry(k).or_default().add(&a);
+        }
+        out.extend(by.into_iter().map(|((d, p, year, month), acc)| Sum {
+            kpi: code.clone(),
+            department: d.map(str::to_string),
+            staff_id: p.map(str::to_string),
+            year,
+            month,
+            acc,
+        }));
+    }
+    Ok(out)
+}
+
+/// Adds one query's [`part_sums`] to the run's: company, department and person rows
+/// and the year. A person's K1 pools the items of every view (several queries).
+fn add_sums(sums: &[Sum], period: Period, acc: &mut Sums) {
+    for s in sums {
         let mut scoped: Vec<(&'static str, String)> = Vec::new();
-        match &depts[i] {
+        match &s.department {
             None => scoped.push(("company", "all".to_string())),
             Some(d) => {
                 scoped.push(("department", d.clone()));
-                if let Some(p) = &staff[i] {
+                if let Some(p) = &s.staff_id {
                     scoped.push(("staff", p.clone()));
                 }
             }
         }
-        let mut labels = vec![format!("{}-{:02}", years[i], months_col[i])];
+        let mut labels = vec![format!("{}-{:02}", s.year, s.month)];
         if matches!(period, Period::Year(_)) {
-            labels.push(years[i].to_string());
+            labels.push(s.year.to_string());
         }
         for label in &labels {
             for (kind, scope) in &scoped {
-                let a = acc
-                    .entry((label.clone(), kind, scope.clone(), kpi.clone()))
-                    .or_default();
-                a.num += nums[i];
-                a.den += dens[i];
-                a.items += counts[i] as u64;
+                acc.entry((label.clone(), kind, scope.clone(), s.kpi.clone()))
+                    .or_default()
+                    .add(&s.acc);
             }
         }
     }
-    Ok(())
 }
 
 /// Turns the sums into metric rows, adding the empty months and computing rates.
@@ -1361,6 +1476,116 @@ mod tests {
                 (s("warehouse"), s("O1")),
             ]
         );
+    }
+
+    #[test]
+    fn id_keys_sort_as_the_ids_text_does() {
+        // Missing first, then empty, then by bytes: a prefix before a longer id, a NUL
+        // byte after the end of a shorter id, multi-byte text by its bytes.
+        let ids = [
+            None,
+            Some(""),
+            Some("\0"),
+            Some("A"),
+            Some("A\0"),
+            Some("A\0\0"),
+            Some("A\u{1}"),
+            Some("AB"),
+            Some("SO000000009"),
+            Some("SO000000009#1"),
+            Some("SO000000010"),
+            Some("SO00000001\u{e9}"),
+            Some("ZZZZZZZZZZZZZZZ"),
+            Some("\u{7f}"),
+            Some("\u{e9}"),
+            Some("\u{10ffff}\u{10ffff}\u{10ffff}"),
+        ];
+        let keys: Vec<u128> = ids.iter().map(|id| id_key(*id).unwrap()).collect();
+        for w in keys.windows(2) {
+            assert!(w[0] < w[1], "{w:?}");
+        }
+        let mut by_text = ids.to_vec();
+        by_text.sort();
+        assert_eq!(by_text, ids, "the list above is in text order");
+        assert_eq!(id_key(Some("0123456789ABCDEF")), None, "16 bytes");
+    }
+
+    #[test]
+    fn items_with_a_long_id_are_sorted_as_text_the_same_way() {
+        // Equal ids keep their order (the staff tell them apart), as a stable sort.
+        let df = |last: &str| {
+            df!(
+                "kpi" => [Some("K2"), Some("K2"), Some("K1"), Some("K2"), Some("K2"), Some("K2")],
+                "item_id" => [Some("O2"), Some("O1"), Some("O9"), None, Some("O1"), Some(last)],
+                "department" => [Some("cs"), Some("cs"), None, Some("cs"), Some("cs"), None],
+                "staff_id" => [Some("a"), Some("b"), Some("c"), Some("d"), Some("e"), Some("f")],
+            )
+            .unwrap()
+        };
+        let rows = |parts: Vec<(String, DataFrame)>| -> Vec<(String, Vec<Option<String>>)> {
+            parts
+                .into_iter()
+                .map(|(code, df)| (code, crate::frame::texts(&df, "staff_id").unwrap()))
+                .collect()
+        };
+        let s = |v: &str| Some(v.to_string());
+        let want = [
+            ("K1".to_string(), vec![s("c")]),
+            (
+                "K2".to_string(),
+                vec![s("f"), s("d"), s("b"), s("e"), s("a")],
+            ),
+        ];
+        // "O0" takes the keys; sixteen bytes take polars' text sort.
+        assert_eq!(rows(sort_items(df("O0")).unwrap()), want);
+        assert_eq!(rows(sort_items(df("O0000000000000000")).unwrap()), want);
+        assert_eq!(rows(sort_items_by_text(df("O0")).unwrap()), want);
+    }
+
+    #[test]
+    fn sums_are_per_department_person_and_month_in_fixed_point() {
+        let df = df!(
+            "kpi" => ["K1"; 6],
+            "item_id" => ["a", "b", "c", "d", "e", "f"],
+            "department" => [Some("cs"), Some("cs"), Some("cs"), Some("cs"), None, Some("cs")],
+            "staff_id" => [Some("p"), Some("p"), Some("q"), Some("p"), None, Some("p")],
+            "period_year" => [2025i32, 2025, 2025, 2025, 2025, 2025],
+            "period_month" => [5i32, 5, 5, 6, 5, 5],
+            "num" => [Some(1.23456), Some(-0.00004), Some(1.0), Some(0.5), Some(2.0), None],
+            "den" => [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        )
+        .unwrap();
+        type Row = (Option<String>, Option<String>, i32, i64, i64, u64);
+        let mut got: Vec<Row> = part_sums(&[("K1".to_string(), df)])
+            .unwrap()
+            .into_iter()
+            .map(|s| {
+                assert_eq!((s.kpi.as_str(), s.year), ("K1", 2025));
+                (
+                    s.department,
+                    s.staff_id,
+                    s.month,
+                    s.acc.num,
+                    s.acc.den,
+                    s.acc.items,
+                )
+            })
+            .collect();
+        got.sort();
+        let s = |v: &str| Some(v.to_string());
+        // p in May: 1.23456 → 12346 (rounded half away from zero), −0.00004 → 0 (−0.4
+        // rounds to 0), a missing value adds nothing but counts as an item.
+        assert_eq!(
+            got,
+            [
+                (None, None, 5, 20000, 10000, 1),
+                (s("cs"), s("p"), 5, 12346, 30000, 3),
+                (s("cs"), s("p"), 6, 5000, 10000, 1),
+                (s("cs"), s("q"), 5, 10000, 10000, 1),
+            ]
+        );
+        assert_eq!(fixed_value(-1.23456), -12346);
+        assert_eq!(fixed_value(0.00005), 1);
     }
 
     #[test]

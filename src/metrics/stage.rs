@@ -504,21 +504,29 @@ impl Staged {
             kept: None,
         };
         let read = t.elapsed();
+        let mut each = Vec::new();
         // Computed once per shard and shared by the queries that use them.
         for m in crate::queries::models() {
+            let started = std::time::Instant::now();
             let sql = crate::queries::for_polars(m.sql);
             let df = super::run_query(staged.context(), &sql)
                 .and_then(super::collect)
                 .context(|| format!("running queries/{}", m.file))?;
+            each.push(format!(
+                "{} {:.2} s",
+                m.get("id"),
+                started.elapsed().as_secs_f64()
+            ));
             staged.tables.push((m.get("id").to_string(), df.lazy()));
         }
         if std::env::var_os("LVYUE_TIMING").is_some() {
             eprintln!(
-                "shard {}/{}: tables {:.2} s, models {:.2} s",
+                "shard {}/{}: tables {:.2} s, models {:.2} s ({})",
                 shard.index + 1,
                 shard.count,
                 read.as_secs_f64(),
-                (t.elapsed() - read).as_secs_f64()
+                (t.elapsed() - read).as_secs_f64(),
+                each.join(", ")
             );
         }
         Ok(staged)
