@@ -558,14 +558,13 @@ fn merged(mut parts: Vec<DataFrame>) -> Result<DataFrame> {
 /// gathers took three quarters of the time a query's worker spent after the query
 /// (docs/performance.md, "tenth pass"). An id of more than 15 bytes sends the
 /// query's items to [`sort_items_by_text`].
-fn sort_items(df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
+fn sort_items(mut df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
     let Some(mut groups) = keyed_groups(&df)? else {
         return sort_items_by_text(df);
     };
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     // A gather from the engine's many small chunks looks up each row's chunk; one
     // chunk is cheaper to gather from, even counting the copy that makes it.
-    let mut df = df;
     df.rechunk_mut_par();
     let mut out: Vec<(String, DataFrame)> = Vec::new();
     let mut code_rows: Vec<IdxSize> = Vec::new();
@@ -861,7 +860,7 @@ fn split_checked(
 
 /// Casts a query's output to the item schema (so every query's items stack) and keeps
 /// the items of the period's months, as part of the query's own plan: done on the
-/// collected frame, it was one more copy of every item ([`Items::write`] sorts them).
+/// collected frame, it was one more copy of every item ([`sort_items`] then sorts them).
 fn normalise_items(lf: LazyFrame, months: &[(i32, u32)]) -> LazyFrame {
     // The period's reported months are consecutive: keep items between the first and last.
     let idx = |(y, m): (i32, u32)| y * 12 + m as i32;
