@@ -11,18 +11,15 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() {
     let cli = lvyue::cli::Cli::parse();
-    // The queries free and allocate gigabytes between one plan and the next, and on
-    // these VMs a page handed back to the OS costs a fault and a zeroing when touched
-    // again: a 10M year's audit spent 51 s in the kernel (7.2M faults) with mimalloc's
-    // default 10 ms purge delay, 15 s with freed memory kept for reuse, at a higher peak
-    // (5.1 → 5.9 GB). `ingest` bounds its memory by spilling and gained nothing, so it
-    // and `gen` keep the default (`run`, mostly queries, does not). MIMALLOC_PURGE_DELAY,
-    // if set, still wins.
-    let queries = !matches!(
-        cli.command,
-        lvyue::cli::Command::Ingest(_) | lvyue::cli::Command::Gen(_)
-    );
-    if queries && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    // The queries and the ingest free and allocate gigabytes between one step and the
+    // next, and on these VMs a page handed back to the OS costs a fault and a zeroing
+    // when touched again: a 10M year's audit spent 51 s in the kernel (7.2M faults) with
+    // mimalloc's default 10 ms purge delay, 15 s with freed memory kept for reuse, at a
+    // higher peak (5.1 → 5.9 GB); a 1M ingest 13 s (4.8M faults) against 3 s (0.5M),
+    // peak 1.4 → 1.9 GB. `gen` keeps the default. MIMALLOC_PURGE_DELAY, if set, still
+    // wins.
+    let keep_freed = !matches!(cli.command, lvyue::cli::Command::Gen(_));
+    if keep_freed && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: a plain option store, made before any other thread exists.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }

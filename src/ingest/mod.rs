@@ -525,6 +525,15 @@ impl Acc {
         Ok(())
     }
 
+    /// Drops the rows collected so far and removes their spill files.
+    fn discard(mut self) -> Result<()> {
+        self.finish_spill()?;
+        for (_, path) in std::mem::take(&mut self.spills) {
+            std::fs::remove_file(&path).at(&path)?;
+        }
+        Ok(())
+    }
+
     /// Waits for the spill being written and records its files.
     fn finish_spill(&mut self) -> Result<()> {
         if let Some(h) = self.writing.take() {
@@ -693,306 +702,369 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     let mut timing = Timing::default();
 
     for path in &files {
-        let t0 = std::time::Instant::now();
-        let probe = read::probe(path, opts.encoding)?;
-        timing.probe += t0.elapsed();
-        let sha = probe.sha256.clone();
         let shown = path.display().to_string();
-        if let Some(prev) = lake.manifest.source_with_hash(&sha) {
-            let mut record = prev.clone();
-            record.path = shown;
-            outcomes.push(FileOutcome {
-                status: FileStatus::Unchanged { txn: prev.txn },
-                record,
-            });
-            continue;
-        }
-        if let Some(&i) = seen_hashes.get(&sha) {
-            // The same content twice in one run: the first copy is the one stored.
-            let mut record = sources[i].clone();
-            record.path = shown;
-            outcomes.push(FileOutcome {
-                status: FileStatus::Unchanged {
-                    txn: lake.manifest.next_txn,
-                },
-                record,
-            });
-            continue;
-        }
-        let size = probe.bytes;
-        // Big UTF-8 CSVs stream from disk; other files are read whole.
-        let sheet = match probe.utf8_csv {
-            Some(bom) => {
-                let s = read::CsvStream::open(path, bom)?;
-                Sheet {
-                    format: Format::Csv,
-                    headers: s.headers.clone(),
-                    detail: s.detail.to_string(),
-                    rows: Box::new(s),
+        // A new export is read once: hashed and checked for text as its rows are read,
+        // not by a first pass of its own (at 10M orders the exports did not stay in the
+        // page cache, so that pass read 17 GB from disk again: 46 s of 258). Only a file
+        // the size of one the lake or this run already has may be a copy of it; that
+        // one is hashed first, and only a copy is skipped unread.
+        let size = std::fs::metadata(path).at(path)?.len();
+        let mut along = (Format::of(path) == Some(Format::Csv)
+            && opts.encoding != TextEncoding::Gb18030
+            && !lake.manifest.sources.iter().any(|s| s.bytes == size)
+            && !sources.iter().any(|s| s.bytes == size))
+        .then(|| std::sync::Arc::new(read::ReadAlong::default()));
+        loop {
+            let (mut sha, mut bytes) = (String::new(), size);
+            let sheet = if let Some(a) = &along {
+                match read::CsvStream::open_along(path, a) {
+                    Ok(s) => Sheet {
+                        format: Format::Csv,
+                        headers: s.headers.clone(),
+                        detail: s.detail.to_string(),
+                        rows: Box::new(s),
+                    },
+                    Err(_) if a.not_text() => {
+                        along = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
-            }
-            None => {
-                let bytes = std::fs::read(path).at(path)?;
-                let whole = read::read_file(path, &bytes, &read_opts)?;
-                Sheet {
-                    format: whole.format,
-                    headers: whole.headers,
-                    detail: whole.detail,
-                    rows: Box::new(whole.rows.into_iter().map(Ok)),
-                }
-            }
-        };
-        let binding = header::bind(path, &sheet.headers, opts.table, &opts.mapping)?;
-        let t = binding.table;
-        let src_idx = sources.len();
-        seen_hashes.insert(sha.clone(), src_idx);
-        let mut rec = SourceRecord {
-            path: shown.clone(),
-            sha256: sha.clone(),
-            bytes: size,
-            table: t.name.to_string(),
-            format: format!("{:?}", sheet.format).to_lowercase(),
-            detail: sheet.detail.clone(),
-            rows_read: 0,
-            rows_stored: 0,
-            rows_quarantined: 0,
-            rows_replaced: 0,
-            unknown_order_refs: 0,
-            absent_columns: binding.absent.iter().map(|s| s.to_string()).collect(),
-            ignored_headers: binding.ignored.clone(),
-            txn: 0,
-            ingested_at: opts.now.clone(),
-        };
-        columns_present
-            .entry(t.name.to_string())
-            .or_default()
-            .extend(
-                t.columns
-                    .iter()
-                    .filter(|c| !binding.absent.contains(&c.name))
-                    .map(|c| c.name.to_string()),
-            );
-        // Contract column index → input field index.
-        let mut field_of: Vec<Option<usize>> = vec![None; t.columns.len()];
-        for (f, c) in binding.field_column.iter().enumerate() {
-            if let Some(c) = c {
-                field_of[*c] = Some(f);
-            }
-        }
-        let key_cols: Vec<usize> = t
-            .key
-            .iter()
-            .map(|k| t.column_index(k).expect("key in table"))
-            .collect();
-        let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
-        let pos = sheet.format.position_word();
-        let headers = sheet.headers;
-        let shape = RowShape {
-            table: t,
-            field_of: &field_of,
-            key_cols: &key_cols,
-            headers: &headers,
-            tz: lake.tz,
-        };
-        let mut rows = sheet.rows;
-        let csv = sheet.format == Format::Csv;
-        let mut sized = false;
-        // While this file's keys ascend strictly, each row's key is new without a
-        // lookup, and one equal to the previous row's is a duplicate of it. That holds
-        // only for the table's first file: a later one may correct any earlier row.
-        let mut ascending = acc.live.is_empty() && matches!(acc.keys, write::RowKeys::Listed(_));
-        if !ascending {
-            acc.keys.index();
-        }
-        // The key of the last parsed row of the file so far (while ascending).
-        let mut last_key: Option<Vec<Value<'static>>> = None;
-        // Cells are parsed a chunk at a time on every core; what depends on earlier rows
-        // (keys seen, quarantine, row numbers) is then applied in file order, so the
-        // result is the same as parsing one row after another. The next chunks are read
-        // and parsed while this thread applies one: the file-order pass is the longest
-        // step, and on its own it keeps one core busy.
-        std::thread::scope(|scope| -> Result<()> {
-            use std::time::Duration;
-            type Chunk = (Vec<read::RawRow>, Vec<Piece>, Duration, Duration);
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(1);
-            let shape = &shape;
-            // Three stages, each on its own thread: reading rows, parsing them (on the
-            // pool), and this file-order pass. One chunk waits between each.
-            let (raw_tx, raw_rx) =
-                std::sync::mpsc::sync_channel::<Result<(Vec<read::RawRow>, Duration)>>(1);
-            let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<read::RawRow>>();
-            scope.spawn(move || loop {
-                recycle_rx.try_iter().for_each(drop);
+            } else {
                 let t0 = std::time::Instant::now();
-                let chunk = rows.by_ref().take(parse_rows).collect::<Result<Vec<_>>>();
-                let last = chunk.as_ref().map_or(true, |c| c.is_empty());
-                if last && chunk.is_ok() {
-                    return;
-                }
-                // The receiver is gone only when a later stage stopped.
-                if raw_tx.send(chunk.map(|c| (c, t0.elapsed()))).is_err() || last {
-                    return;
-                }
-            });
-            scope.spawn(move || {
-                for next in raw_rx {
-                    let sent = next.and_then(|(chunk, read)| {
-                        let t0 = std::time::Instant::now();
-                        let pieces: Result<Vec<Piece>> = {
-                            use rayon::prelude::*;
-                            chunk
-                                .par_chunks(piece_rows)
-                                .map(|rows| shape.piece(rows))
-                                .collect()
-                        };
-                        pieces.map(|p| (chunk, p, read, t0.elapsed()))
+                let probe = read::probe(path, opts.encoding)?;
+                timing.probe += t0.elapsed();
+                sha = probe.sha256.clone();
+                bytes = probe.bytes;
+                if let Some(prev) = lake.manifest.source_with_hash(&sha) {
+                    let mut record = prev.clone();
+                    record.path = shown;
+                    outcomes.push(FileOutcome {
+                        status: FileStatus::Unchanged { txn: prev.txn },
+                        record,
                     });
-                    let stop = sent.is_err();
-                    if tx.send(sent).is_err() || stop {
+                    break;
+                }
+                if let Some(&i) = seen_hashes.get(&sha) {
+                    // The same content twice in one run: the first copy is the one stored.
+                    let mut record = sources[i].clone();
+                    record.path = shown;
+                    outcomes.push(FileOutcome {
+                        status: FileStatus::Unchanged {
+                            txn: lake.manifest.next_txn,
+                        },
+                        record,
+                    });
+                    break;
+                }
+                // Big UTF-8 CSVs stream from disk; other files are read whole.
+                match probe.utf8_csv {
+                    Some(bom) => {
+                        let s = read::CsvStream::open(path, bom)?;
+                        Sheet {
+                            format: Format::Csv,
+                            headers: s.headers.clone(),
+                            detail: s.detail.to_string(),
+                            rows: Box::new(s),
+                        }
+                    }
+                    None => {
+                        let bytes = std::fs::read(path).at(path)?;
+                        let whole = read::read_file(path, &bytes, &read_opts)?;
+                        Sheet {
+                            format: whole.format,
+                            headers: whole.headers,
+                            detail: whole.detail,
+                            rows: Box::new(whole.rows.into_iter().map(Ok)),
+                        }
+                    }
+                }
+            };
+            let binding = header::bind(path, &sheet.headers, opts.table, &opts.mapping)?;
+            let t = binding.table;
+            if along.is_some() && accs.contains_key(t.name) {
+                // Rows of this table came from an earlier file of this run: should this one
+                // turn out not to be text, its rows could not be told from theirs to be
+                // undone. It is probed first instead.
+                along = None;
+                continue;
+            }
+            let src_idx = sources.len();
+            let quarantined_before = quarantine.len();
+            let mut rec = SourceRecord {
+                path: shown.clone(),
+                sha256: sha.clone(),
+                bytes,
+                table: t.name.to_string(),
+                format: format!("{:?}", sheet.format).to_lowercase(),
+                detail: sheet.detail.clone(),
+                rows_read: 0,
+                rows_stored: 0,
+                rows_quarantined: 0,
+                rows_replaced: 0,
+                unknown_order_refs: 0,
+                absent_columns: binding.absent.iter().map(|s| s.to_string()).collect(),
+                ignored_headers: binding.ignored.clone(),
+                txn: 0,
+                ingested_at: opts.now.clone(),
+            };
+            // Contract column index → input field index.
+            let mut field_of: Vec<Option<usize>> = vec![None; t.columns.len()];
+            for (f, c) in binding.field_column.iter().enumerate() {
+                if let Some(c) = c {
+                    field_of[*c] = Some(f);
+                }
+            }
+            let key_cols: Vec<usize> = t
+                .key
+                .iter()
+                .map(|k| t.column_index(k).expect("key in table"))
+                .collect();
+            let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
+            let pos = sheet.format.position_word();
+            let headers = sheet.headers;
+            let shape = RowShape {
+                table: t,
+                field_of: &field_of,
+                key_cols: &key_cols,
+                headers: &headers,
+                tz: lake.tz,
+            };
+            let mut rows = sheet.rows;
+            let csv = sheet.format == Format::Csv;
+            let mut sized = false;
+            // While this file's keys ascend strictly, each row's key is new without a
+            // lookup, and one equal to the previous row's is a duplicate of it. That holds
+            // only for the table's first file: a later one may correct any earlier row.
+            let mut ascending =
+                acc.live.is_empty() && matches!(acc.keys, write::RowKeys::Listed(_));
+            if !ascending {
+                acc.keys.index();
+            }
+            // The key of the last parsed row of the file so far (while ascending).
+            let mut last_key: Option<Vec<Value<'static>>> = None;
+            // Cells are parsed a chunk at a time on every core; what depends on earlier rows
+            // (keys seen, quarantine, row numbers) is then applied in file order, so the
+            // result is the same as parsing one row after another. The next chunks are read
+            // and parsed while this thread applies one: the file-order pass is the longest
+            // step, and on its own it keeps one core busy.
+            let parsed = std::thread::scope(|scope| -> Result<()> {
+                use std::time::Duration;
+                type Chunk = (Vec<read::RawRow>, Vec<Piece>, Duration, Duration);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(1);
+                let shape = &shape;
+                // Three stages, each on its own thread: reading rows, parsing them (on the
+                // pool), and this file-order pass. One chunk waits between each.
+                let (raw_tx, raw_rx) =
+                    std::sync::mpsc::sync_channel::<Result<(Vec<read::RawRow>, Duration)>>(1);
+                let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<read::RawRow>>();
+                scope.spawn(move || loop {
+                    recycle_rx.try_iter().for_each(drop);
+                    let t0 = std::time::Instant::now();
+                    let chunk = rows.by_ref().take(parse_rows).collect::<Result<Vec<_>>>();
+                    let last = chunk.as_ref().map_or(true, |c| c.is_empty());
+                    if last && chunk.is_ok() {
                         return;
                     }
-                }
-            });
-            loop {
-                let t0 = std::time::Instant::now();
-                let Ok(next) = rx.recv() else { break };
-                timing.waited += t0.elapsed();
-                let (chunk, pieces, read, parse) = next?;
-                timing.read += read;
-                timing.parse += parse;
-                if !sized {
-                    sized = true;
-                    // Growing the key index rehashes it, touching fresh pages each time
-                    // (a tenth of a large ingest): size it once from the first rows'
-                    // length instead. An overestimate costs only memory.
-                    if csv {
-                        let text: usize = chunk
-                            .iter()
-                            .map(|r| r.cells.as_byte_record().as_slice().len() + r.cells.len())
-                            .sum();
-                        let rows = (size as f64 / text.max(1) as f64 * chunk.len() as f64) as usize;
-                        acc.reserve(rows);
+                    // The receiver is gone only when a later stage stopped.
+                    if raw_tx.send(chunk.map(|c| (c, t0.elapsed()))).is_err() || last {
+                        return;
                     }
-                }
-                let mut rows = chunk.iter();
-                for piece in pieces {
-                    // Which of the piece's parsed rows are stored (a duplicate is not).
-                    let mut keep: Vec<bool> = Vec::with_capacity(piece.frame.height());
-                    // The piece's first parsed row against the file's rows before it.
-                    let boundary = piece.first_key.as_ref().map(|first| match &last_key {
-                        Some(last) => cmp_key(first, last),
-                        None => Ordering::Greater,
-                    });
-                    if piece.last_key.is_some() {
-                        last_key = piece.last_key;
-                    }
-                    for outcome in piece.outcomes {
-                        let row = rows.next().expect("one outcome per row");
-                        rec.rows_read += 1;
-                        let mut bad =
-                            |column: &str, raw: &str, reason: &'static str, detail: String| {
-                                quarantine.push(QuarantineRow {
-                                    table: t.name.to_string(),
-                                    source_file: shown.clone(),
-                                    source_sha256: sha.clone(),
-                                    line: row.line,
-                                    column: column.to_string(),
-                                    raw_value: raw.to_string(),
-                                    reason,
-                                    detail: format!("{pos} {}: {detail}", row.line),
-                                    record: record_json(&headers, row),
-                                });
-                                rec.rows_quarantined += 1;
+                });
+                scope.spawn(move || {
+                    for next in raw_rx {
+                        let sent = next.and_then(|(chunk, read)| {
+                            let t0 = std::time::Instant::now();
+                            let pieces: Result<Vec<Piece>> = {
+                                use rayon::prelude::*;
+                                chunk
+                                    .par_chunks(piece_rows)
+                                    .map(|rows| shape.piece(rows))
+                                    .collect()
                             };
-                        let (hash, order) = match outcome {
-                            Outcome::Bad {
-                                column,
-                                raw,
-                                reason,
-                                detail,
-                            } => {
-                                bad(&column, &raw, reason, detail);
-                                continue;
-                            }
-                            Outcome::Row(hash, order) => (hash, order.or(boundary)),
-                        };
-                        // Row numbers are u32 to halve the index: 4 billion rows of one
-                        // table per ingest, far beyond a year of the largest exports.
-                        let Ok(row_no) = u32::try_from(acc.live.len()) else {
-                            return Err(Error::Usage(format!(
+                            pieces.map(|p| (chunk, p, read, t0.elapsed()))
+                        });
+                        let stop = sent.is_err();
+                        if tx.send(sent).is_err() || stop {
+                            return;
+                        }
+                    }
+                });
+                loop {
+                    let t0 = std::time::Instant::now();
+                    let Ok(next) = rx.recv() else { break };
+                    timing.waited += t0.elapsed();
+                    let (chunk, pieces, read, parse) = next?;
+                    timing.read += read;
+                    timing.parse += parse;
+                    if !sized {
+                        sized = true;
+                        // Growing the key index rehashes it, touching fresh pages each time
+                        // (a tenth of a large ingest): size it once from the first rows'
+                        // length instead. An overestimate costs only memory.
+                        if csv {
+                            let text: usize = chunk
+                                .iter()
+                                .map(|r| r.cells.as_byte_record().as_slice().len() + r.cells.len())
+                                .sum();
+                            let rows =
+                                (size as f64 / text.max(1) as f64 * chunk.len() as f64) as usize;
+                            acc.reserve(rows);
+                        }
+                    }
+                    let mut rows = chunk.iter();
+                    for piece in pieces {
+                        // Which of the piece's parsed rows are stored (a duplicate is not).
+                        let mut keep: Vec<bool> = Vec::with_capacity(piece.frame.height());
+                        // The piece's first parsed row against the file's rows before it.
+                        let boundary = piece.first_key.as_ref().map(|first| match &last_key {
+                            Some(last) => cmp_key(first, last),
+                            None => Ordering::Greater,
+                        });
+                        if piece.last_key.is_some() {
+                            last_key = piece.last_key;
+                        }
+                        for outcome in piece.outcomes {
+                            let row = rows.next().expect("one outcome per row");
+                            rec.rows_read += 1;
+                            let mut bad =
+                                |column: &str, raw: &str, reason: &'static str, detail: String| {
+                                    quarantine.push(QuarantineRow {
+                                        table: t.name.to_string(),
+                                        source_file: shown.clone(),
+                                        source_sha256: sha.clone(),
+                                        line: row.line,
+                                        column: column.to_string(),
+                                        raw_value: raw.to_string(),
+                                        reason,
+                                        detail: format!("{pos} {}: {detail}", row.line),
+                                        record: record_json(&headers, row),
+                                    });
+                                    rec.rows_quarantined += 1;
+                                };
+                            let (hash, order) = match outcome {
+                                Outcome::Bad {
+                                    column,
+                                    raw,
+                                    reason,
+                                    detail,
+                                } => {
+                                    bad(&column, &raw, reason, detail);
+                                    continue;
+                                }
+                                Outcome::Row(hash, order) => (hash, order.or(boundary)),
+                            };
+                            // Row numbers are u32 to halve the index: 4 billion rows of one
+                            // table per ingest, far beyond a year of the largest exports.
+                            let Ok(row_no) = u32::try_from(acc.live.len()) else {
+                                return Err(Error::Usage(format!(
                                 "more than {} rows of {} in one ingest: ingest the exports in parts",
                                 u32::MAX,
                                 t.name
                             )));
-                        };
-                        let (replaced, duplicate_of) = match (ascending, order) {
-                            (true, Some(Ordering::Greater)) => {
-                                if let write::RowKeys::Listed(hashes) = &mut acc.keys {
-                                    hashes.push(hash);
-                                }
-                                (None, None)
-                            }
-                            // Keys ascend, so an equal one is the last stored row's.
-                            (true, Some(Ordering::Equal)) => (None, Some(acc.live.len() - 1)),
-                            _ => {
-                                ascending = false;
-                                // One map serves both checks: a key seen earlier in this
-                                // file is a duplicate (quarantined), one seen in an earlier
-                                // file is a correction (replaces it). Inserting first probes
-                                // the map once per row (it is far larger than the caches);
-                                // a duplicate, rare, puts the first row back.
-                                let index = acc.keys.index();
-                                let replaced = index.insert(hash, row_no).map(|r| r as usize);
-                                match replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
-                                    Some(first) => {
-                                        index.insert(hash, first as u32);
-                                        (None, Some(first))
+                            };
+                            let (replaced, duplicate_of) = match (ascending, order) {
+                                (true, Some(Ordering::Greater)) => {
+                                    if let write::RowKeys::Listed(hashes) = &mut acc.keys {
+                                        hashes.push(hash);
                                     }
-                                    None => (replaced, None),
+                                    (None, None)
                                 }
+                                // Keys ascend, so an equal one is the last stored row's.
+                                (true, Some(Ordering::Equal)) => (None, Some(acc.live.len() - 1)),
+                                _ => {
+                                    ascending = false;
+                                    // One map serves both checks: a key seen earlier in this
+                                    // file is a duplicate (quarantined), one seen in an earlier
+                                    // file is a correction (replaces it). Inserting first probes
+                                    // the map once per row (it is far larger than the caches);
+                                    // a duplicate, rare, puts the first row back.
+                                    let index = acc.keys.index();
+                                    let replaced = index.insert(hash, row_no).map(|r| r as usize);
+                                    match replaced.filter(|&p| acc.origin[p] as usize == src_idx) {
+                                        Some(first) => {
+                                            index.insert(hash, first as u32);
+                                            (None, Some(first))
+                                        }
+                                        None => (replaced, None),
+                                    }
+                                }
+                            };
+                            if let Some(first) = duplicate_of {
+                                let kc = t.key.join("+");
+                                bad(
+                                    &kc,
+                                    &shape.key_of(row).replace('\u{1f}', "+"),
+                                    reason::DUPLICATE_KEY,
+                                    format!("same {kc} as {pos} {} of this file", acc.lines[first]),
+                                );
+                                keep.push(false);
+                                continue;
                             }
-                        };
-                        if let Some(first) = duplicate_of {
-                            let kc = t.key.join("+");
-                            bad(
-                                &kc,
-                                &shape.key_of(row).replace('\u{1f}', "+"),
-                                reason::DUPLICATE_KEY,
-                                format!("same {kc} as {pos} {} of this file", acc.lines[first]),
-                            );
-                            keep.push(false);
-                            continue;
+                            if let Some(prev) = replaced {
+                                acc.live[prev] = false;
+                                rec.rows_replaced += 1;
+                            }
+                            acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
+                            acc.origin.push(src_idx as u32);
+                            acc.live.push(true);
+                            acc.replaced_in_batch.push(replaced.is_some());
+                            keep.push(true);
+                            rec.rows_stored += 1;
                         }
-                        if let Some(prev) = replaced {
-                            acc.live[prev] = false;
-                            rec.rows_replaced += 1;
+                        acc.append(piece.frame, &keep)?;
+                        if acc.live.len() - acc.buffered_from >= spill_rows {
+                            let t0 = std::time::Instant::now();
+                            acc.spill(&spill_dir.0)?;
+                            timing.spill += t0.elapsed();
                         }
-                        acc.lines.push(u32::try_from(row.line).unwrap_or(u32::MAX));
-                        acc.origin.push(src_idx as u32);
-                        acc.live.push(true);
-                        acc.replaced_in_batch.push(replaced.is_some());
-                        keep.push(true);
-                        rec.rows_stored += 1;
                     }
-                    acc.append(piece.frame, &keep)?;
-                    if acc.live.len() - acc.buffered_from >= spill_rows {
-                        let t0 = std::time::Instant::now();
-                        acc.spill(&spill_dir.0)?;
-                        timing.spill += t0.elapsed();
-                    }
+                    // Back to the reader, which allocated the rows: freeing them there is
+                    // mimalloc's fast, thread-local path.
+                    let _ = recycle_tx.send(chunk);
                 }
-                // Back to the reader, which allocated the rows: freeing them there is
-                // mimalloc's fast, thread-local path.
-                let _ = recycle_tx.send(chunk);
+                Ok(())
+            });
+            if along.as_ref().is_some_and(|a| a.not_text()) && parsed.is_err() {
+                // Not UTF-8 text after all (GB18030, or binary): the rows read so far go,
+                // and the file is probed and read as any such file is. The table's rows
+                // all came from this file, so dropping them undoes it exactly.
+                if let Some(acc) = accs.remove(t.name) {
+                    acc.discard()?;
+                }
+                quarantine.truncate(quarantined_before);
+                along = None;
+                continue;
             }
-            Ok(())
-        })?;
-        debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
-        sources.push(rec);
-        outcomes.push(FileOutcome {
-            status: FileStatus::Ingested,
-            record: sources[src_idx].clone(),
-        });
+            parsed?;
+            if let Some(along) = &along {
+                let Some((hash, read)) = along.done().cloned() else {
+                    unreachable!("a file read without error was read to its end");
+                };
+                for q in &mut quarantine[quarantined_before..] {
+                    q.source_sha256.clone_from(&hash);
+                }
+                rec.sha256 = hash;
+                rec.bytes = read;
+            }
+            debug_assert_eq!(rec.rows_read, rec.rows_stored + rec.rows_quarantined);
+            seen_hashes.insert(rec.sha256.clone(), src_idx);
+            columns_present
+                .entry(t.name.to_string())
+                .or_default()
+                .extend(
+                    t.columns
+                        .iter()
+                        .filter(|c| !binding.absent.contains(&c.name))
+                        .map(|c| c.name.to_string()),
+                );
+            sources.push(rec);
+            outcomes.push(FileOutcome {
+                status: FileStatus::Ingested,
+                record: sources[src_idx].clone(),
+            });
+            break;
+        }
     }
 
     if sources.is_empty() {

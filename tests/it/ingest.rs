@@ -601,3 +601,84 @@ fn keys_in_order_skip_the_lookup_and_every_duplicate_and_correction_is_still_fou
         assert_eq!(got, want, "{lake}");
     }
 }
+
+#[test]
+fn a_csv_found_not_to_be_utf8_after_rows_were_stored_is_read_again_as_gb18030() {
+    // A new export is hashed and checked for UTF-8 as its rows are read. Here the first
+    // 1.4 MB are ASCII (more than one read block) and only the last row holds GB18030
+    // text, so thousands of rows, a quarantined one and several spills are done with
+    // before the bytes show the encoding. They are dropped and the file read again as
+    // GB18030: the lake, quarantine and summary are those of the same rows in UTF-8.
+    let w = Workdir::new();
+    let header = "order_id,signed_at,entered_at,customer_id,customer_name,customer_contact,\
+                  sales_rep_id,channel,delivery_place,promised_date,amount,currency,\
+                  needs_production,status,cancelled_at";
+    let mut text = format!("{header}\n");
+    for i in 0..9000 {
+        let d = 1 + i % 20;
+        let amount = if i == 100 { "12.3x" } else { "118.00" };
+        text.push_str(&format!(
+            "SO-{i:05},2025-04-{d:02} 10:00:00,2025-04-{d:02} 12:00:00,C-{i},Customer {i},\
+             138-0000-{i:04},S01,JD,Shanghai road {i},2025-04-{:02},{amount},CNY,false,active,\n",
+            d + 5
+        ));
+    }
+    text.push_str(
+        "SO-09000,2025-04-30 10:00:00,,C-9000,张三,,S02,京东,上海市,2025-05-06,99.50,CNY,true,,\n",
+    );
+    assert!(text.len() > 1_300_000);
+    let (gb, _, bad) = encoding_rs::GB18030.encode(&text);
+    assert!(!bad);
+    w.write("u/orders.csv", &text);
+    std::fs::create_dir_all(w.path("b")).unwrap();
+    std::fs::write(w.path("b/orders.csv"), &gb).unwrap();
+    let run = |dir: &str, lake: &str| -> String {
+        let o = w.run_env(
+            &["ingest", dir, "--lake", lake],
+            &[("LVYUE_SPILL_ROWS", "500"), ("LVYUE_PARSE_ROWS", "64")],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let out_u = run("u", "lu");
+    let out_b = run("b", "lb");
+    assert!(
+        out_u.contains("orders [csv, UTF-8] ingested: read 9001 = stored 9000 + quarantined 1;"),
+        "{out_u}"
+    );
+    assert!(
+        out_b.contains("orders [csv, GB18030] ingested: read 9001 = stored 9000 + quarantined 1;"),
+        "{out_b}"
+    );
+    let (u, b) = (
+        table(&w.path("lu"), "orders"),
+        table(&w.path("lb"), "orders"),
+    );
+    assert_eq!(u.height(), 9000);
+    assert!(u.equals_missing(&b), "the two lakes differ");
+    assert_eq!(strs(&b, "customer_name")[8999], "张三");
+    // The hash recorded on the way is the file's SHA-256, in the manifest and on the
+    // quarantined row; the rows dropped from the first reading left no quarantine.
+    let sha = |bytes: &[u8]| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    for (lake, bytes) in [("lu", text.as_bytes()), ("lb", &gb[..])] {
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(w.path(lake).join("_manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["sources"][0]["sha256"], sha(bytes), "{lake}");
+        assert_eq!(m["sources"][0]["bytes"], bytes.len(), "{lake}");
+        let q = quarantine(&w.path(lake));
+        assert_eq!(q.height(), 1, "{lake}");
+        assert_eq!(strs(&q, "source_sha256"), vec![sha(bytes)], "{lake}");
+        assert_eq!(strs(&q, "line"), vec!["102"], "{lake}");
+    }
+    // Ingested again, each is known by its hash and skipped.
+    assert!(run("u", "lu").contains("unchanged (already ingested in txn 1)"));
+    assert!(run("b", "lb").contains("unchanged (already ingested in txn 1)"));
+}
