@@ -418,7 +418,7 @@ struct Sheet {
     format: Format,
     headers: Vec<String>,
     detail: String,
-    rows: Box<dyn Iterator<Item = Result<read::RawRow>> + Send>,
+    rows: Box<dyn read::RowSource>,
 }
 
 /// Rows a table holds in memory before they are spilled to Parquet;
@@ -775,7 +775,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                             format: whole.format,
                             headers: whole.headers,
                             detail: whole.detail,
-                            rows: Box::new(whole.rows.into_iter().map(Ok)),
+                            rows: Box::new(read::WholeRows(whole.rows.into_iter())),
                         }
                     }
                 }
@@ -859,15 +859,16 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                     std::sync::mpsc::sync_channel::<Result<(Vec<read::RawRow>, Duration)>>(1);
                 let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<read::RawRow>>();
                 scope.spawn(move || loop {
-                    recycle_rx.try_iter().for_each(drop);
+                    // A chunk the file-order pass is done with is filled again.
+                    let mut chunk = recycle_rx.try_recv().unwrap_or_default();
                     let t0 = std::time::Instant::now();
-                    let chunk = rows.by_ref().take(parse_rows).collect::<Result<Vec<_>>>();
-                    let last = chunk.as_ref().map_or(true, |c| c.is_empty());
-                    if last && chunk.is_ok() {
+                    let got = rows.fill(&mut chunk, parse_rows);
+                    let last = got.is_err() || chunk.is_empty();
+                    if last && got.is_ok() {
                         return;
                     }
                     // The receiver is gone only when a later stage stopped.
-                    if raw_tx.send(chunk.map(|c| (c, t0.elapsed()))).is_err() || last {
+                    if raw_tx.send(got.map(|()| (chunk, t0.elapsed()))).is_err() || last {
                         return;
                     }
                 });

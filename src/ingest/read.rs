@@ -308,22 +308,57 @@ impl std::io::Read for Hashing {
 }
 
 fn csv_row(path: &Path, rec: csv::Result<csv::StringRecord>, width: usize) -> Result<RawRow> {
-    let rec = rec.map_err(|e| {
-        let (l, c) = e.position().map_or((0, 0), |p| (p.line(), 1));
-        unreadable(path, l, c, format!("malformed CSV: {e}"))
-    })?;
-    let line = rec.position().map_or(0, |p| p.line());
-    let problem = (rec.len() != width).then(|| {
-        (
-            String::new(),
-            format!("row has {} fields, the header has {width}", rec.len()),
-        )
-    });
-    Ok(RawRow {
-        line,
-        cells: rec,
-        problem,
-    })
+    let mut row = RawRow {
+        line: 0,
+        cells: rec.map_err(|e| csv_error(path, e))?,
+        problem: None,
+    };
+    row.checked(width);
+    Ok(row)
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let (l, c) = e.position().map_or((0, 0), |p| (p.line(), 1));
+    unreadable(path, l, c, format!("malformed CSV: {e}"))
+}
+
+impl RawRow {
+    fn empty() -> RawRow {
+        RawRow {
+            line: 0,
+            cells: csv::StringRecord::new(),
+            problem: None,
+        }
+    }
+
+    /// Sets the row's line and problem from the record just read into its cells.
+    fn checked(&mut self, width: usize) {
+        let rec = &self.cells;
+        self.line = rec.position().map_or(0, |p| p.line());
+        self.problem = (rec.len() != width).then(|| {
+            (
+                String::new(),
+                format!("row has {} fields, the header has {width}", rec.len()),
+            )
+        });
+    }
+}
+
+/// An export's rows, handed out a chunk at a time.
+pub trait RowSource: Send {
+    /// Replaces `chunk`'s rows with up to `n` next rows (none when the export is done).
+    fn fill(&mut self, chunk: &mut Vec<RawRow>, n: usize) -> Result<()>;
+}
+
+/// The rows of an export read whole.
+pub struct WholeRows(pub std::vec::IntoIter<RawRow>);
+
+impl RowSource for WholeRows {
+    fn fill(&mut self, chunk: &mut Vec<RawRow>, n: usize) -> Result<()> {
+        chunk.clear();
+        chunk.extend(self.0.by_ref().take(n));
+        Ok(())
+    }
 }
 
 /// The header row of a CSV export; a file without one is unreadable.
@@ -356,7 +391,7 @@ pub struct CsvStream {
     pub headers: Vec<String>,
     pub detail: &'static str,
     path: PathBuf,
-    records: csv::StringRecordsIntoIter<std::io::BufReader<Box<dyn std::io::Read + Send>>>,
+    records: csv::Reader<std::io::BufReader<Box<dyn std::io::Read + Send>>>,
 }
 
 impl CsvStream {
@@ -406,18 +441,35 @@ impl CsvStream {
             headers,
             detail: if bom { "UTF-8 with BOM" } else { "UTF-8" },
             path: path.to_path_buf(),
-            records: rdr.into_records(),
+            records: rdr,
         })
     }
 }
 
-impl Iterator for CsvStream {
-    type Item = Result<RawRow>;
-    fn next(&mut self) -> Option<Result<RawRow>> {
+impl RowSource for CsvStream {
+    /// Reads into the rows `chunk` already holds, so a record's buffers are allocated
+    /// once per chunk slot, not once per row (two allocations and frees for each of
+    /// 21 M rows at 1M orders).
+    fn fill(&mut self, chunk: &mut Vec<RawRow>, n: usize) -> Result<()> {
         let width = self.headers.len();
-        self.records
-            .next()
-            .map(|rec| csv_row(&self.path, rec, width))
+        let mut used = 0;
+        while used < n {
+            if used == chunk.len() {
+                chunk.push(RawRow::empty());
+            }
+            let row = &mut chunk[used];
+            match self.records.read_record(&mut row.cells) {
+                Ok(true) => row.checked(width),
+                Ok(false) => break,
+                Err(e) => {
+                    chunk.truncate(used);
+                    return Err(csv_error(&self.path, e));
+                }
+            }
+            used += 1;
+        }
+        chunk.truncate(used);
+        Ok(())
     }
 }
 
