@@ -1039,8 +1039,15 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             }
             parsed?;
             if let Some(along) = &along {
+                // Reading stops without error only at the end of the file, where the
+                // hash is set; were it not, the file would not be recorded unhashed.
                 let Some((hash, read)) = along.done().cloned() else {
-                    unreachable!("a file read without error was read to its end");
+                    return Err(Error::Unreadable {
+                        path: path.clone(),
+                        line: 0,
+                        column: 0,
+                        why: "reading stopped before the end of the file".into(),
+                    });
                 };
                 for q in &mut quarantine[quarantined_before..] {
                     q.source_sha256.clone_from(&hash);
