@@ -354,7 +354,8 @@ pub fn write_parquet(
 /// zstd level of lake files: its fastest, 1, rather than the default 3. Compressing was
 /// a quarter of an ingest's commit (1M orders); at level 1 the ingest takes 1–2 CPU-s
 /// less (of 28) and the lake is 10 % larger (232 → 255 MB), while reading it costs the
-/// same (a 1M metrics year 12.0–13.1 s against 12.5–12.6 s; docs/performance.md).
+/// same (a metrics year: 12.0–13.1 s against 12.5–12.6 s at 1M, 103.6 / 106.0 s against
+/// 112.6 / 106.2 s at 10M; docs/performance.md).
 const LAKE_ZSTD_LEVEL: i32 = 1;
 
 /// Rows per row group of a lake file (polars cuts a file into equal groups of 64–128 Ki
