@@ -421,6 +421,18 @@ struct Sheet {
     rows: Box<dyn read::RowSource>,
 }
 
+impl Sheet {
+    /// A UTF-8 CSV read row by row from disk.
+    fn streamed(s: read::CsvStream) -> Sheet {
+        Sheet {
+            format: Format::Csv,
+            headers: s.headers.clone(),
+            detail: s.detail.to_string(),
+            rows: Box::new(s),
+        }
+    }
+}
+
 /// Rows a table holds in memory before they are spilled to Parquet;
 /// `LVYUE_SPILL_ROWS` lowers it so the tests exercise spilling on small exports.
 const SPILL_ROWS: usize = 1 << 20;
@@ -718,12 +730,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
             let (mut sha, mut bytes) = (String::new(), size);
             let sheet = if let Some(a) = &along {
                 match read::CsvStream::open_along(path, a) {
-                    Ok(s) => Sheet {
-                        format: Format::Csv,
-                        headers: s.headers.clone(),
-                        detail: s.detail.to_string(),
-                        rows: Box::new(s),
-                    },
+                    Ok(s) => Sheet::streamed(s),
                     Err(_) if a.not_text() => {
                         along = None;
                         continue;
@@ -759,15 +766,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 }
                 // Big UTF-8 CSVs stream from disk; other files are read whole.
                 match probe.utf8_csv {
-                    Some(bom) => {
-                        let s = read::CsvStream::open(path, bom)?;
-                        Sheet {
-                            format: Format::Csv,
-                            headers: s.headers.clone(),
-                            detail: s.detail.to_string(),
-                            rows: Box::new(s),
-                        }
-                    }
+                    Some(bom) => Sheet::streamed(read::CsvStream::open(path, bom)?),
                     None => {
                         let bytes = std::fs::read(path).at(path)?;
                         let whole = read::read_file(path, &bytes, &read_opts)?;
