@@ -438,7 +438,7 @@ impl Sheet {
 const SPILL_ROWS: usize = 1 << 20;
 
 /// Rows of one table collected in this ingest: the latest rows in parsed pieces, the
-/// rest spilled by partition under `<lake>/_txn/spill/` (discarded with an interrupted
+/// rest written by partition under `<lake>/_txn/spill/` (discarded with an interrupted
 /// transaction, removed by a committed one). Per row it keeps only what the upsert
 /// needs: liveness, source, whether it replaced a row of this ingest, and its line.
 struct Acc {
@@ -455,14 +455,131 @@ struct Acc {
     /// Source line of each row (for naming the first of two duplicates).
     lines: Vec<u32>,
     spills: Vec<(Option<(i32, u32)>, PathBuf)>,
+    /// The lake files being written, for a table the lake holds no rows of (between
+    /// spills; a spill being written has it).
+    direct: Option<Box<Direct>>,
+    order_runs: write::OrderRuns,
     /// The spill being written beside the parse, if any; at most one, so memory holds
     /// two spills' rows at most.
     writing: Option<std::thread::JoinHandle<Result<Spilled>>>,
     spills_started: usize,
 }
 
-/// The (partition, file) pairs one spill wrote, in partition order.
-type Spilled = Vec<(Option<(i32, u32)>, PathBuf)>;
+/// What one spill wrote: (partition, file) pairs of spill files in partition order, or
+/// the table's lake files grown; and the orders its rows name.
+struct Spilled {
+    files: Vec<(Option<(i32, u32)>, PathBuf)>,
+    direct: Option<Box<Direct>>,
+    order_runs: write::OrderRuns,
+}
+
+/// The lake files of a table the lake holds no rows of, one per partition, written as
+/// its rows are spilled: each row is then written once, not to a spill file and again
+/// at the commit (the commit was a quarter of a 1M-order ingest). Rows a later row
+/// replaces are found at the commit, which rewrites only the partitions holding them.
+struct Direct {
+    dir: PathBuf,
+    tz: String,
+    parts: Vec<DirectPart>,
+    slot_of: BTreeMap<Option<(i32, u32)>, u16>,
+    /// The partition slot of each row.
+    row_slots: Vec<u16>,
+}
+
+struct DirectPart {
+    part: Option<(i32, u32)>,
+    path: PathBuf,
+    file: write::LakeFile,
+    /// The key columns of the partition's last row so far.
+    last_key: Option<DataFrame>,
+    ordered: bool,
+    time: Option<(i64, i64)>,
+}
+
+impl Direct {
+    /// Appends rows to their partitions' files.
+    fn push(&mut self, t: &'static Table, df: &DataFrame) -> Result<()> {
+        let mut by_slot: BTreeMap<u16, Vec<IdxSize>> = BTreeMap::new();
+        self.row_slots.reserve(df.height());
+        for (i, p) in write::row_partitions(df, t)?.into_iter().enumerate() {
+            let slot = match self.slot_of.get(&p) {
+                Some(&s) => s,
+                None => {
+                    let Ok(s) = u16::try_from(self.parts.len()) else {
+                        return Err(Error::Usage(format!(
+                            "{} rows fall in more than {} months: ingest the exports in parts",
+                            t.name,
+                            u16::MAX
+                        )));
+                    };
+                    let path = self.dir.join(format!("{}-{s:05}.parquet", t.name));
+                    let meta = write::lake_metadata(&self.tz, t.name);
+                    self.parts.push(DirectPart {
+                        part: p,
+                        file: write::LakeFile::create(&path, df.schema(), meta)?,
+                        path,
+                        last_key: None,
+                        ordered: true,
+                        time: None,
+                    });
+                    self.slot_of.insert(p, s);
+                    s
+                }
+            };
+            self.row_slots.push(slot);
+            by_slot.entry(slot).or_default().push(i as IdxSize);
+        }
+        let what = || format!("{} rows", t.name);
+        let whole = by_slot.len() == 1;
+        for (slot, idx) in by_slot {
+            let chunk = if whole {
+                df.clone()
+            } else {
+                df.take(&IdxCa::from_vec("idx".into(), idx)).context(what)?
+            };
+            let dp = &mut self.parts[slot as usize];
+            let keys = chunk.select(t.key.iter().copied()).context(what)?;
+            if dp.ordered {
+                dp.ordered = write::in_key_order(&keys, t.key)?
+                    && match &dp.last_key {
+                        Some(last) => {
+                            let mut two = last.clone();
+                            two.vstack_mut(&keys.head(Some(1))).context(what)?;
+                            write::in_key_order(&two, t.key)?
+                        }
+                        None => true,
+                    };
+            }
+            dp.last_key = Some(keys.tail(Some(1)));
+            if let Some((lo, hi)) = write::time_bounds(&chunk, t)? {
+                dp.time = Some(dp.time.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+            dp.file.push(chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the files.
+    fn finish(self) -> Result<write::DirectBatch> {
+        let files = self
+            .parts
+            .into_iter()
+            .map(|p| {
+                Ok(write::DirectFile {
+                    part: p.part,
+                    rows: p.file.finish()?,
+                    path: p.path,
+                    ordered: p.ordered,
+                    time: p.time,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(write::DirectBatch {
+            files,
+            row_slots: self.row_slots,
+        })
+    }
+}
 
 impl Drop for Acc {
     fn drop(&mut self) {
@@ -475,7 +592,9 @@ impl Drop for Acc {
 }
 
 impl Acc {
-    fn new(table: &'static Table) -> Acc {
+    /// `direct` names the folder to write the table's lake files in, when the lake
+    /// holds no rows of it.
+    fn new(table: &'static Table, direct: Option<(PathBuf, &str)>) -> Acc {
         Acc {
             table,
             pending: Vec::new(),
@@ -486,6 +605,16 @@ impl Acc {
             keys: write::RowKeys::default(),
             lines: Vec::new(),
             spills: Vec::new(),
+            direct: direct.map(|(dir, tz)| {
+                Box::new(Direct {
+                    dir,
+                    tz: tz.to_string(),
+                    parts: Vec::new(),
+                    slot_of: BTreeMap::new(),
+                    row_slots: Vec::new(),
+                })
+            }),
+            order_runs: Vec::new(),
             writing: None,
             spills_started: 0,
         }
@@ -515,8 +644,8 @@ impl Acc {
         Ok(())
     }
 
-    /// Hands the buffered rows to a thread that writes them to spill files, one per
-    /// partition they fall in, after the previous spill has finished.
+    /// Hands the buffered rows to a thread that writes them by partition, after the
+    /// previous spill has finished.
     fn spill(&mut self, dir: &Path) -> Result<()> {
         let height = self.live.len() - self.buffered_from;
         if height == 0 {
@@ -526,7 +655,8 @@ impl Acc {
         let pieces = std::mem::take(&mut self.pending);
         let rows = self.buffered_from as u64..self.live.len() as u64;
         let (t, n, folder) = (self.table, self.spills_started, dir.to_path_buf());
-        let job = move || write_spill_files(t, pieces, rows, &folder, n);
+        let direct = self.direct.take();
+        let job = move || write_spill_files(t, pieces, rows, &folder, n, direct);
         let thread = std::thread::Builder::new()
             .stack_size(crate::WORKER_STACK)
             .spawn(job)
@@ -537,20 +667,30 @@ impl Acc {
         Ok(())
     }
 
-    /// Drops the rows collected so far and removes their spill files.
+    /// Drops the rows collected so far and removes their files.
     fn discard(mut self) -> Result<()> {
         self.finish_spill()?;
-        for (_, path) in std::mem::take(&mut self.spills) {
+        let direct = self.direct.take().map(|d| d.finish()).transpose()?;
+        let written = direct.into_iter().flat_map(|d| d.files).map(|f| f.path);
+        for path in std::mem::take(&mut self.spills)
+            .into_iter()
+            .map(|(_, p)| p)
+            .chain(written)
+        {
             std::fs::remove_file(&path).at(&path)?;
         }
         Ok(())
     }
 
-    /// Waits for the spill being written and records its files.
+    /// Waits for the spill being written and records what it wrote.
     fn finish_spill(&mut self) -> Result<()> {
         if let Some(h) = self.writing.take() {
-            let files = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            self.spills.extend(files);
+            let out = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            self.spills.extend(out.files);
+            if out.direct.is_some() {
+                self.direct = out.direct;
+            }
+            self.order_runs.extend(out.order_runs);
         }
         Ok(())
     }
@@ -565,18 +705,52 @@ impl Acc {
             origin: std::mem::take(&mut self.origin),
             replaced_in_batch: std::mem::take(&mut self.replaced_in_batch),
             keys: std::mem::take(&mut self.keys),
+            direct: self.direct.take().map(|d| d.finish()).transpose()?,
+            order_runs: std::mem::take(&mut self.order_runs),
+            spill_count: self.spills_started,
         })
     }
 }
 
-/// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: one
-/// file per partition, each row carrying its row number.
+/// Runs of consecutive rows of `df` (ingest-wide rows from `first`) naming one order.
+fn order_runs(t: &Table, df: &DataFrame, first: u64, out: &mut write::OrderRuns) -> Result<()> {
+    if t.name == "orders" || t.column_index("order_id").is_none() {
+        return Ok(());
+    }
+    let ids = df
+        .column("order_id")
+        .context(|| "order_id".into())?
+        .str()
+        .context(|| "order_id".into())?;
+    let mut prev: Option<&str> = None;
+    for (i, id) in ids.iter().enumerate() {
+        match id {
+            Some(id) if prev == Some(id) => {
+                if let Some(run) = out.last_mut() {
+                    run.2 += 1;
+                }
+            }
+            Some(id) => {
+                // Row numbers fit u32: the file-order pass checks.
+                out.push((write::key_hash(id), (first + i as u64) as u32, 1));
+            }
+            None => {}
+        }
+        prev = id;
+    }
+    Ok(())
+}
+
+/// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: to
+/// the table's lake files when `direct`, else one spill file per partition, each row
+/// carrying its row number.
 fn write_spill_files(
     t: &'static Table,
     pieces: Vec<DataFrame>,
     rows: std::ops::Range<u64>,
     dir: &Path,
     n: usize,
+    mut direct: Option<Box<Direct>>,
 ) -> Result<Spilled> {
     let mut pieces = pieces.into_iter();
     let mut df = pieces.next().expect("rows are buffered");
@@ -587,6 +761,16 @@ fn write_spill_files(
     debug_assert_eq!(df.height() as u64, rows.end - rows.start);
     // One chunk per column: the partition take below looks up chunks otherwise.
     df.rechunk_mut_par();
+    let mut runs = Vec::new();
+    order_runs(t, &df, rows.start, &mut runs)?;
+    if let Some(d) = &mut direct {
+        d.push(t, &df)?;
+        return Ok(Spilled {
+            files: Vec::new(),
+            direct,
+            order_runs: runs,
+        });
+    }
     df.with_column(Column::new(
         write::ROW_COLUMN.into(),
         rows.collect::<Vec<u64>>(),
@@ -605,7 +789,11 @@ fn write_spill_files(
         write::write_spill(&mut chunk, &path)?;
         out.push((part, path));
     }
-    Ok(out)
+    Ok(Spilled {
+        files: out,
+        direct: None,
+        order_runs: runs,
+    })
 }
 
 /// Where an ingest's time goes (`LVYUE_TIMING=1`).
@@ -819,7 +1007,10 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 .iter()
                 .map(|k| t.column_index(k).expect("key in table"))
                 .collect();
-            let acc = accs.entry(t.name).or_insert_with(|| Acc::new(t));
+            let acc = accs.entry(t.name).or_insert_with(|| {
+                let fresh = lake.manifest.table_files(t.name).is_empty();
+                Acc::new(t, fresh.then(|| (spill_dir.0.clone(), lake.tz.name())))
+            });
             let pos = sheet.format.position_word();
             let headers = sheet.headers;
             let shape = RowShape {
@@ -1092,8 +1283,13 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     count_unknown_orders(&lake, &batches, &mut sources)?;
     timing.unknown = t0.elapsed();
     if std::env::var_os("LVYUE_TIMING").is_some() {
-        let n: usize = batches.iter().map(|b| b.spills.len()).sum();
-        eprintln!("ingest: {n} spill files");
+        let sum = |f: fn(&TableBatch) -> usize| batches.iter().map(f).sum::<usize>();
+        eprintln!(
+            "ingest: {} spills, {} spill files, {} lake files written beside the parse",
+            sum(|b| b.spill_count),
+            sum(|b| b.spills.len()),
+            sum(|b| b.direct.as_ref().map_or(0, |d| d.files.len()))
+        );
     }
     let quarantine_df = if quarantine.is_empty() {
         None
@@ -1154,8 +1350,8 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
 }
 
 /// Counts, per source, stored rows that name an order neither the lake nor this ingest
-/// has. They are kept: the order may come in a later export. Reads the order ids back
-/// from the spills, one file at a time.
+/// has. They are kept: the order may come in a later export. The spills noted the
+/// orders their rows name, run by run.
 fn count_unknown_orders(
     lake: &Lake,
     batches: &[TableBatch],
@@ -1184,44 +1380,15 @@ fn count_unknown_orders(
         known.extend(b.keys.live_keys().copied());
     }
     for b in batches {
-        if b.table.name == "orders" || b.table.column_index("order_id").is_none() {
-            continue;
-        }
-        // Spill files are independent: read and count on every core, add up after.
-        let per_file =
-            crate::in_turn_on(2, &b.spills, |(_, path)| -> Result<BTreeMap<usize, u64>> {
-                let file = std::fs::File::open(path).at(path)?;
-                let df = ParquetReader::new(file)
-                    .with_columns(Some(vec!["order_id".into(), write::ROW_COLUMN.into()]))
-                    .finish()
-                    .context(|| format!("reading {}", path.display()))?;
-                let ids = df
-                    .column("order_id")
-                    .context(|| "order_id".into())?
-                    .str()
-                    .context(|| "order_id".into())?
-                    .clone();
-                let rows = df
-                    .column(write::ROW_COLUMN)
-                    .context(|| "rows".into())?
-                    .u64()
-                    .context(|| "rows".into())?
-                    .clone();
-                let mut unknown = BTreeMap::new();
-                for (id, row) in ids.iter().zip(rows.iter()) {
-                    if let (Some(id), Some(row)) = (id, row) {
-                        let row = row as usize;
-                        if b.live[row] && !known.contains(&write::key_hash(id)) {
-                            *unknown.entry(b.origin[row] as usize).or_insert(0) += 1;
-                        }
-                    }
+        for &(hash, first, n) in &b.order_runs {
+            if known.contains(&hash) {
+                continue;
+            }
+            for row in first as usize..(first + n) as usize {
+                if b.live[row] {
+                    sources[b.origin[row] as usize].unknown_order_refs += 1;
                 }
-                Ok(unknown)
-            })
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
-        for (src, n) in per_file.into_iter().flatten() {
-            sources[src].unknown_order_refs += n;
+            }
         }
     }
     Ok(())

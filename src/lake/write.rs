@@ -33,6 +33,38 @@ pub struct TableBatch {
     pub replaced_in_batch: Vec<bool>,
     /// The rows' keys ([`key_hash`]).
     pub keys: RowKeys,
+    /// The lake files already written beside the parse, for a table the lake held no
+    /// rows of; its rows are then in these and in no spill.
+    pub direct: Option<DirectBatch>,
+    /// The order each row names, for the unknown-order count.
+    pub order_runs: OrderRuns,
+    /// How many times rows were handed to be written (`LVYUE_TIMING` shows it).
+    pub spill_count: usize,
+}
+
+/// Runs of consecutive rows naming the same order: (order-id hash, first row, rows).
+/// Exports list an order's rows together, so a 10M-order ingest's order ids take a few
+/// hundred MB this way, not the GBs one hash per row would.
+pub type OrderRuns = Vec<(KeyHash, u32, u32)>;
+
+/// A table's partitions written straight to their lake files as the rows were parsed
+/// (into the spill folder, moved into the transaction at the commit).
+pub struct DirectBatch {
+    /// One per partition, by slot.
+    pub files: Vec<DirectFile>,
+    /// The slot in `files` of each row.
+    pub row_slots: Vec<u16>,
+}
+
+/// One partition's lake file, written in row order.
+pub struct DirectFile {
+    pub part: Option<(i32, u32)>,
+    pub path: std::path::PathBuf,
+    pub rows: u64,
+    /// Whether its rows are in strictly ascending key order, as the lake keeps them.
+    pub ordered: bool,
+    /// Least and greatest time of its rows (microseconds), for time-partitioned tables.
+    pub time: Option<(i64, i64)>,
 }
 
 /// The keys of one table's rows in an ingest, each a [`key_hash`].
@@ -252,7 +284,7 @@ pub fn key_strings(df: &DataFrame, key: &[&str]) -> Result<Vec<String>> {
 /// would leave them: exports are mostly written in key order, and sorting such a
 /// partition again only made a copy of it (a 10M-order ingest peaked 2 GB higher).
 /// Ties (not possible after the upsert) answer no, leaving them to the sort.
-fn in_key_order(df: &DataFrame, key: &[&str]) -> Result<bool> {
+pub fn in_key_order(df: &DataFrame, key: &[&str]) -> Result<bool> {
     /// Compares each still-tied adjacent pair on one column: a pair in order is no
     /// longer tied; a pair out of order ends the check.
     fn step<T: PartialOrd + Copy>(
@@ -316,39 +348,128 @@ pub fn row_partitions(df: &DataFrame, t: &Table) -> Result<Vec<Option<(i32, u32)
         .collect())
 }
 
-fn time_range(df: &DataFrame, t: &Table) -> Result<(Option<String>, Option<String>)> {
+/// The least and greatest own time of `df`'s rows (microseconds), if it has any.
+pub fn time_bounds(df: &DataFrame, t: &Table) -> Result<Option<(i64, i64)>> {
     let Some(tc) = t.time_column else {
-        return Ok((None, None));
+        return Ok(None);
     };
     let phys = df
         .column(tc)
         .context(|| tc.to_string())?
         .as_materialized_series()
         .to_physical_repr();
-    let ca = phys.i64().context(|| tc.to_string())?.clone();
-    let fmt = |v: Option<i64>| {
-        v.and_then(naive_of_micros)
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-    };
-    Ok((fmt(ca.min()), fmt(ca.max())))
+    let ca = phys.i64().context(|| tc.to_string())?;
+    Ok(ca.min().zip(ca.max()))
 }
 
-/// Writes `df` as a Parquet file at `path` with the lake's metadata.
-pub fn write_parquet(
-    lake: &Lake,
-    table: &str,
-    df: &mut DataFrame,
-    path: &std::path::Path,
-) -> Result<()> {
-    let kv = vec![
-        (TZ_METADATA_KEY.to_string(), lake.tz.name().to_string()),
+/// A file's time range as the manifest shows it.
+fn time_text(bounds: Option<(i64, i64)>) -> (Option<String>, Option<String>) {
+    let fmt = |v: i64| naive_of_micros(v).map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string());
+    match bounds {
+        Some((lo, hi)) => (fmt(lo), fmt(hi)),
+        None => (None, None),
+    }
+}
+
+/// The key-value metadata of every lake file.
+pub fn lake_metadata(tz: &str, table: &str) -> Vec<(String, String)> {
+    vec![
+        (TZ_METADATA_KEY.to_string(), tz.to_string()),
         ("lvyue.table".to_string(), table.to_string()),
         (
             "lvyue.format".to_string(),
             super::manifest::FORMAT_VERSION.to_string(),
         ),
-    ];
-    write_parquet_rows(df, path, kv, Some(LAKE_ROW_GROUP), Some(LAKE_ZSTD_LEVEL))
+    ]
+}
+
+/// Writes `df` as a lake file at `path` with the lake's metadata.
+pub fn write_parquet(
+    lake: &Lake,
+    table: &str,
+    df: &DataFrame,
+    path: &std::path::Path,
+) -> Result<()> {
+    let mut file = LakeFile::create(path, df.schema(), lake_metadata(lake.tz.name(), table))?;
+    file.push(df.clone())?;
+    file.finish()?;
+    Ok(())
+}
+
+/// A lake file written a row group at a time: every group holds 65 536 (`LAKE_ROW_GROUP`)
+/// rows but the last, whatever pieces the rows are handed in. So a file's bytes depend
+/// only on its rows, whether it was written beside the parse or merged at the commit.
+pub struct LakeFile {
+    writer: polars::io::parquet::write::BatchedWriter<fs::File>,
+    /// Rows not yet written: fewer than a group.
+    pending: Option<DataFrame>,
+    rows: u64,
+    path: std::path::PathBuf,
+}
+
+impl LakeFile {
+    pub fn create(
+        path: &std::path::Path,
+        schema: &Schema,
+        kv: Vec<(String, String)>,
+    ) -> Result<LakeFile> {
+        let level = polars::polars_utils::compression::ZstdLevel::try_new(LAKE_ZSTD_LEVEL)
+            .context(|| format!("zstd level {LAKE_ZSTD_LEVEL}"))?;
+        let file = fs::File::create(path).at(path)?;
+        let writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(Some(level)))
+            .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+            .batched(schema)
+            .context(|| format!("writing {}", path.display()))?;
+        Ok(LakeFile {
+            writer,
+            pending: None,
+            rows: 0,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends rows, writing every full row group they complete.
+    pub fn push(&mut self, df: DataFrame) -> Result<()> {
+        let df = match self.pending.take() {
+            Some(mut p) => {
+                p.vstack_mut_owned(df)
+                    .context(|| format!("writing {}", self.path.display()))?;
+                p
+            }
+            None => df,
+        };
+        let mut at = 0;
+        while df.height() - at >= LAKE_ROW_GROUP {
+            self.write_group(df.slice(at as i64, LAKE_ROW_GROUP))?;
+            at += LAKE_ROW_GROUP;
+        }
+        if at < df.height() {
+            self.pending = Some(df.slice(at as i64, df.height() - at));
+        }
+        Ok(())
+    }
+
+    fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
+        // The writer makes a row group of each chunk.
+        group.rechunk_mut();
+        self.rows += group.height() as u64;
+        self.writer
+            .write_batch(&group)
+            .context(|| format!("writing {}", self.path.display()))
+    }
+
+    /// Writes the last rows and the footer; returns the file's rows.
+    pub fn finish(mut self) -> Result<u64> {
+        if let Some(rest) = self.pending.take() {
+            self.write_group(rest)?;
+        }
+        self.writer
+            .finish()
+            .context(|| format!("writing {}", self.path.display()))?;
+        Ok(self.rows)
+    }
 }
 
 /// zstd level of lake files: its fastest, 1, rather than the default 3. Compressing was
@@ -358,8 +479,8 @@ pub fn write_parquet(
 /// 112.6 / 106.2 s at 10M; docs/performance.md).
 const LAKE_ZSTD_LEVEL: i32 = 1;
 
-/// Rows per row group of a lake file (polars cuts a file into equal groups of 64–128 Ki
-/// rows at this setting). Files are sorted by key (for the generated and
+/// Rows per row group of a lake file (the last group of a file holds the rest). Files
+/// are sorted by key (for the generated and
 /// most real exports, by order), and an order-range shard reads only the row groups
 /// whose key statistics overlap its range: at polars' default (~260 000 rows) a month of
 /// 10M orders' `orders` was three groups, so a tenth of the ids read half of them.
@@ -371,24 +492,9 @@ pub fn write_parquet_file(
     path: &std::path::Path,
     kv: Vec<(String, String)>,
 ) -> Result<()> {
-    write_parquet_rows(df, path, kv, None, None)
-}
-
-fn write_parquet_rows(
-    df: &mut DataFrame,
-    path: &std::path::Path,
-    kv: Vec<(String, String)>,
-    row_group: Option<usize>,
-    zstd_level: Option<i32>,
-) -> Result<()> {
-    let level = zstd_level
-        .map(polars::polars_utils::compression::ZstdLevel::try_new)
-        .transpose()
-        .context(|| format!("zstd level {zstd_level:?}"))?;
     let file = fs::File::create(path).at(path)?;
     ParquetWriter::new(file)
-        .with_row_group_size(row_group)
-        .with_compression(ParquetCompression::Zstd(level))
+        .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::full())
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
         .finish(df)
@@ -406,6 +512,18 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
 
     for batch in &mut req.batches {
         let t = batch.table;
+        if let Some(direct) = batch.direct.take() {
+            let written = commit_direct(lake, &txn, &part_name, batch, direct)?;
+            let state = manifest.tables.entry(t.name.to_string()).or_default();
+            for (rel, file) in written.into_iter().flatten() {
+                txn.stage(&rel)?;
+                state.files.push(file);
+            }
+            state
+                .files
+                .sort_by(|a, b| (a.year, a.month, &a.path).cmp(&(b.year, b.month, &b.path)));
+            continue;
+        }
         let new_parts: BTreeSet<Option<(i32, u32)>> =
             batch.spills.iter().map(|(p, _)| *p).collect();
         // Existing files to rewrite: those in a partition that receives rows, and those
@@ -497,8 +615,8 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                 };
                 merged.rechunk_mut();
                 let rel = format!("{}/{part_name}", partition_dir(t.name, part));
-                write_parquet(lake, t.name, &mut merged, &txn.path_for(&rel)?)?;
-                let (min_time, max_time) = time_range(&merged, t)?;
+                write_parquet(lake, t.name, &merged, &txn.path_for(&rel)?)?;
+                let (min_time, max_time) = time_text(time_bounds(&merged, t)?);
                 let file = DataFile {
                     path: rel.clone(),
                     year: part.map(|p| p.0),
@@ -533,7 +651,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
             .extend(cols.iter().cloned());
     }
 
-    if let Some(mut q) = req.quarantine.take() {
+    if let Some(q) = req.quarantine.take() {
         if q.height() > 0 {
             let rel = format!("{QUARANTINE_DIR}/{part_name}");
             let staged = txn.stage(&rel)?;
@@ -551,7 +669,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
             };
             let by_table = count("table")?;
             let by_reason = count("reason")?;
-            write_parquet(lake, "_quarantine", &mut q, &staged)?;
+            write_parquet(lake, "_quarantine", &q, &staged)?;
             manifest.quarantine.push(QuarantineFile {
                 path: rel,
                 txn: txn_id,
@@ -579,6 +697,80 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
     txn.commit(&manifest)?;
     lake.manifest = manifest;
     Ok(txn_id)
+}
+
+/// Moves the lake files a table's rows were written to beside the parse into the
+/// transaction. A partition holding a row that a later row of the ingest replaced, or
+/// rows out of key order, is read back and written again without it, sorted. The lake
+/// held no rows of the table when the ingest began (it holds the lake's lock), so
+/// nothing stored is merged or superseded.
+fn commit_direct(
+    lake: &Lake,
+    txn: &Txn,
+    part_name: &str,
+    batch: &TableBatch,
+    direct: DirectBatch,
+) -> Result<Vec<Option<(String, DataFile)>>> {
+    let t = batch.table;
+    let mut replaced = vec![false; direct.files.len()];
+    if batch.live.contains(&false) {
+        for (live, &slot) in batch.live.iter().zip(&direct.row_slots) {
+            if !live {
+                replaced[slot as usize] = true;
+            }
+        }
+    }
+    let slots: Vec<usize> = (0..direct.files.len()).collect();
+    crate::in_turn_on(2, &slots, |&slot| -> Result<Option<(String, DataFile)>> {
+        let f = &direct.files[slot];
+        let rel = format!("{}/{part_name}", partition_dir(t.name, f.part));
+        let dest = txn.path_for(&rel)?;
+        let (rows, time) = if f.ordered && !replaced[slot] {
+            fs::rename(&f.path, &dest).at(&dest)?;
+            (f.rows, f.time)
+        } else {
+            let file = fs::File::open(&f.path).at(&f.path)?;
+            let df = ParquetReader::new(file)
+                .finish()
+                .context(|| format!("reading {}", f.path.display()))?;
+            // The file holds the slot's rows in row order.
+            let mask: BooleanChunked = batch
+                .live
+                .iter()
+                .zip(&direct.row_slots)
+                .filter(|(_, &s)| s as usize == slot)
+                .map(|(&live, _)| Some(live))
+                .collect();
+            let mut df = df
+                .filter(&mask)
+                .context(|| format!("filtering {}", f.path.display()))?;
+            if df.height() == 0 {
+                return Ok(None);
+            }
+            if !in_key_order(&df, t.key)? {
+                df = df
+                    .sort(t.key.iter().copied(), SortMultipleOptions::default())
+                    .context(|| format!("sorting {}", t.name))?;
+            }
+            write_parquet(lake, t.name, &df, &dest)?;
+            (df.height() as u64, time_bounds(&df, t)?)
+        };
+        let (min_time, max_time) = time_text(time);
+        Ok(Some((
+            rel.clone(),
+            DataFile {
+                path: rel,
+                year: f.part.map(|p| p.0),
+                month: f.part.map(|p| p.1),
+                rows,
+                min_time,
+                max_time,
+                txn: txn.id,
+            },
+        )))
+    })
+    .into_iter()
+    .collect()
 }
 
 #[cfg(test)]
@@ -665,23 +857,32 @@ mod tests {
 
     #[test]
     fn lake_files_have_row_groups_small_enough_for_a_shard_to_skip() {
-        // polars cuts a frame into equal groups, n / 65 536 of them (so each holds
-        // 64–128 Ki rows): 150 000 keys make two groups instead of one.
+        // Handed in as pieces that do not fall on group boundaries, the rows still make
+        // full groups of 65 536 and one of the rest, the same file as in one piece.
         let ids: Vec<String> = (0..150_000).map(|i| format!("SO{i:09}")).collect();
-        let mut df = DataFrame::new(ids.len(), vec![Column::new("order_id".into(), ids)]).unwrap();
+        let df = DataFrame::new(ids.len(), vec![Column::new("order_id".into(), ids)]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.parquet");
-        write_parquet_rows(
-            &mut df,
-            &path,
-            Vec::new(),
-            Some(LAKE_ROW_GROUP),
-            Some(LAKE_ZSTD_LEVEL),
-        )
-        .unwrap();
-        let mut reader = ParquetReader::new(fs::File::open(&path).unwrap());
+        let write = |name: &str, cuts: &[usize]| {
+            let path = dir.path().join(name);
+            let mut f = LakeFile::create(&path, df.schema(), lake_metadata("UTC", "t")).unwrap();
+            let mut from = 0;
+            for &to in cuts.iter().chain([&df.height()]) {
+                f.push(df.slice(from as i64, to - from)).unwrap();
+                from = to;
+            }
+            assert_eq!(f.finish().unwrap(), 150_000);
+            path
+        };
+        let whole = write("whole.parquet", &[]);
+        let pieces = write("pieces.parquet", &[1, 40_000, 70_000, 70_001, 140_000]);
+        let mut reader = ParquetReader::new(fs::File::open(&pieces).unwrap());
         let md = reader.get_metadata().unwrap();
         let rows: Vec<usize> = md.row_groups.iter().map(|g| g.num_rows()).collect();
-        assert_eq!(rows, vec![75_000, 75_000]);
+        assert_eq!(rows, vec![65_536, 65_536, 18_928]);
+        assert_eq!(fs::read(&whole).unwrap(), fs::read(&pieces).unwrap());
+        let back = ParquetReader::new(fs::File::open(&pieces).unwrap())
+            .finish()
+            .unwrap();
+        assert!(back.equals(&df));
     }
 }

@@ -470,30 +470,80 @@ fn spilling_to_disk_and_parsing_in_chunks_change_nothing_in_the_lake() {
     };
     let (whole, whole_err) = run("whole", "100000000", "100000000");
     let (spilled, spilled_err) = run("spilled", "500", "7");
-    let spills = |err: &str| -> usize {
-        err.lines()
+    // (spills, spill files, lake files written beside the parse)
+    let spills = |err: &str| -> (usize, usize, usize) {
+        let l = err
+            .lines()
             .find_map(|l| {
                 l.strip_prefix("ingest: ")?
-                    .strip_suffix(" spill files")?
-                    .parse()
-                    .ok()
+                    .strip_suffix(" lake files written beside the parse")
             })
-            .unwrap()
+            .unwrap_or_else(|| panic!("{err}"));
+        let n: Vec<usize> = l
+            .split(", ")
+            .map(|p| p.split(' ').next().unwrap().parse().unwrap())
+            .collect();
+        (n[0], n[1], n[2])
     };
-    // One spill per table and partition when everything fits the buffer (one lake file
-    // each after one commit); many more with a 500-row buffer (~48,000 event rows alone
-    // make ~100 spills).
-    let partitions = lake_files(&w.path("whole"))
+    // The lake held no rows, so every table's rows went straight into its lake files
+    // (one per partition) and no spill file was written: one spill per table when
+    // everything fits the buffer, many more with a 500-row buffer (~48,000 event rows
+    // alone make ~100).
+    let files = |lake: &str| -> Vec<(String, Vec<u8>)> {
+        lake_files(&w.path(lake))
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with('_') && p.ends_with(".parquet"))
+            .map(|(p, bytes)| {
+                (
+                    p.rsplit_once('/').map_or("", |(dir, _)| dir).to_string(),
+                    bytes,
+                )
+            })
+            .collect()
+    };
+    let partitions = files("whole").len();
+    let tables = files("whole")
         .iter()
-        .filter(|(p, _)| !p.starts_with('_') && p.ends_with(".parquet"))
-        .count();
-    assert_eq!(spills(&whole_err), partitions, "{whole_err}");
-    assert!(spills(&spilled_err) > 100, "{spilled_err}");
+        .map(|(dir, _)| dir.split('/').next().unwrap().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(spills(&whole_err), (tables, 0, partitions), "{whole_err}");
+    let (n, spill_files, direct) = spills(&spilled_err);
+    assert!(
+        n > 100 && spill_files == 0 && direct == partitions,
+        "{spilled_err}"
+    );
     let strip = |s: &str| s.replace("whole", "LAKE").replace("spilled", "LAKE");
     assert_eq!(strip(&whole), strip(&spilled));
     assert!(
         whole.contains("orders-fix.csv: orders [csv, UTF-8] ingested: read 3 = stored 3 + quarantined 0; replaced 3;"),
         "{whole}"
+    );
+    // The same rows in two ingests: the correction now replaces stored rows, so its
+    // partition is merged at the commit, from the lake file and a spill file. Every
+    // partition's file has the same bytes in all three lakes, however its rows came:
+    // written in pieces of 500 rows, rewritten without the three replaced rows, merged.
+    w.ok(&["ingest", "g", "--lake", "twice"]);
+    let o = w.run_env(
+        &["ingest", "z", "--lake", "twice"],
+        &[("LVYUE_TIMING", "1")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The three corrected orders fall in two months: a spill file each.
+    assert_eq!(spills(&stderr(&o)), (1, 2, 0));
+    let sorted = |lake: &str| {
+        let mut f = files(lake);
+        f.sort();
+        f
+    };
+    let whole_files = sorted("whole");
+    assert!(
+        whole_files == sorted("spilled"),
+        "spilled lake files differ"
+    );
+    assert!(
+        whole_files == sorted("twice"),
+        "lake files of two ingests differ"
     );
     let (a, b) = (
         lake_tables(&w.path("whole")),
@@ -600,6 +650,61 @@ fn keys_in_order_skip_the_lookup_and_every_duplicate_and_correction_is_still_fou
             .collect();
         assert_eq!(got, want, "{lake}");
     }
+}
+
+#[test]
+fn a_correction_moving_rows_to_another_month_in_the_same_ingest_leaves_no_copy_behind() {
+    use polars::prelude::{ParquetReader, SerReader};
+    // Into an empty lake rows go straight into their partitions' lake files as they are
+    // parsed. The second file moves SV02 from April and SV04 from June to May, where
+    // they still come in key order: April's file is rewritten without SV02, June's
+    // (now empty) is not written at all, and May's is kept as written.
+    let w = Workdir::new();
+    let head = "survey_id,order_id,responded_at,score\n";
+    w.write(
+        "in/a/surveys.csv",
+        &format!(
+            "{head}SV01,SO-1,2025-05-06 10:00:00,5\nSV02,SO-1,2025-04-06 10:00:00,4\n\
+             SV03,SO-1,2025-04-07 10:00:00,3\nSV04,SO-1,2025-06-01 10:00:00,2\n"
+        ),
+    );
+    w.write(
+        "in/b/surveys-fix.csv",
+        &format!("{head}SV02,SO-1,2025-05-07 10:00:00,1\nSV04,SO-1,2025-05-08 10:00:00,1\n"),
+    );
+    let o = w.run_env(
+        &["ingest", "in", "--lake", "lake"],
+        &[("LVYUE_TIMING", "1")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("ingest: 1 spills, 0 spill files, 3 lake files written beside the parse"),
+        "{}",
+        stderr(&o)
+    );
+    let ids = |month: u32| -> Vec<String> {
+        let files: Vec<_> = lake_files(&w.path("lake"))
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(&format!("surveys/year=2025/month={month}/")))
+            .collect();
+        files
+            .iter()
+            .flat_map(|(_, bytes)| {
+                let df = ParquetReader::new(std::io::Cursor::new(bytes))
+                    .finish()
+                    .unwrap();
+                strs(&df, "survey_id")
+            })
+            .collect()
+    };
+    assert_eq!(ids(4), ["SV03"]);
+    assert_eq!(ids(5), ["SV01", "SV02", "SV04"]);
+    assert!(ids(6).is_empty());
+    let manifest = std::fs::read_to_string(w.path("lake/_manifest.json")).unwrap();
+    assert!(!manifest.contains("month=6"), "{manifest}");
+    let s = table(&w.path("lake"), "surveys");
+    assert_eq!(strs(&s, "score"), ["5", "1", "3", "1"]);
 }
 
 #[test]
