@@ -3,7 +3,8 @@
 //! stored row with that key, wherever in the table it was), sorted by key and written
 //! as one new file per touched partition — so the bytes depend only on the rows. The
 //! files they supersede are deleted at commit, and the manifest is updated in the same
-//! transaction.
+//! transaction. A table the lake holds no rows of has nothing to merge with: its files
+//! were written beside the parse and are only moved into the transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
