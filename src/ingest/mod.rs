@@ -458,22 +458,99 @@ struct Acc {
     /// Source line of each row (for naming the first of two duplicates).
     lines: Vec<u32>,
     spills: Vec<(Option<(i32, u32)>, PathBuf)>,
-    /// The lake files being written, for a table the lake holds no rows of (between
-    /// spills; a spill being written has it).
+    /// The lake files of a table the lake holds no rows of; its spill thread has them
+    /// while it runs.
     direct: Option<Box<Direct>>,
     order_runs: write::OrderRuns,
-    /// The spill being written beside the parse, if any; at most one, so memory holds
-    /// two spills' rows at most.
-    writing: Option<std::thread::JoinHandle<Result<Spilled>>>,
+    /// The thread writing the table's spills beside the parse, once there is one.
+    worker: Option<SpillWorker>,
     spills_started: usize,
 }
 
-/// What one spill wrote: (partition, file) pairs of spill files in partition order, or
-/// the table's lake files grown; and the orders its rows name.
+/// What one spill wrote: (partition, file) pairs of spill files in partition order
+/// (none when it grew the table's lake files); and the orders its rows name.
 struct Spilled {
     files: Vec<(Option<(i32, u32)>, PathBuf)>,
-    direct: Option<Box<Direct>>,
     order_runs: write::OrderRuns,
+}
+
+/// Parsed pieces holding ingest-wide rows `rows`, to be written as spill number `n`.
+struct SpillJob {
+    pieces: Vec<DataFrame>,
+    rows: std::ops::Range<u64>,
+    n: usize,
+}
+
+/// The thread that writes one table's spills in order. It owns the table's lake files,
+/// so a spill need not wait for the one before it to hand them back: one more spill can
+/// wait in line while the parse goes on (a 10M-order ingest's file-order pass waited
+/// 29.8 s of 140.7 for spills when each started only after the last had finished).
+struct SpillWorker {
+    jobs: Option<std::sync::mpsc::SyncSender<SpillJob>>,
+    done: std::sync::mpsc::Receiver<Result<Spilled>>,
+    thread: Option<std::thread::JoinHandle<Option<Box<Direct>>>>,
+}
+
+impl SpillWorker {
+    fn start(
+        t: &'static Table,
+        dir: &Path,
+        mut direct: Option<Box<Direct>>,
+    ) -> Result<SpillWorker> {
+        // One job waits while one is written: memory holds three spills' rows at most,
+        // with the one the parse is filling.
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<SpillJob>(1);
+        let (outbox, done) = std::sync::mpsc::channel();
+        let folder = dir.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("lvyue-spill".into())
+            .stack_size(crate::WORKER_STACK)
+            .spawn(move || {
+                for job in inbox {
+                    let out = write_spill_files(
+                        t,
+                        job.pieces,
+                        job.rows,
+                        &folder,
+                        job.n,
+                        direct.as_deref_mut(),
+                    );
+                    let failed = out.is_err();
+                    if outbox.send(out).is_err() || failed {
+                        break;
+                    }
+                }
+                direct
+            })
+            .at(dir)?;
+        Ok(SpillWorker {
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for every spill handed in, then gives back the lake files.
+    fn stop(&mut self) -> Option<Box<Direct>> {
+        drop(self.jobs.take());
+        let joined = self.thread.take().map(|t| t.join());
+        match joined {
+            Some(Ok(direct)) => direct,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
+        }
+    }
+}
+
+impl Drop for SpillWorker {
+    fn drop(&mut self) {
+        // A failed ingest removes its spill folder after this: no file may still be
+        // being written into it.
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The lake files of a table the lake holds no rows of, one per partition, written as
@@ -584,16 +661,6 @@ impl Direct {
     }
 }
 
-impl Drop for Acc {
-    fn drop(&mut self) {
-        // A failed ingest removes its spill folder after this: no file may still be
-        // being written into it.
-        if let Some(h) = self.writing.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 impl Acc {
     /// `direct` names the folder to write the table's lake files in, when the lake
     /// holds no rows of it.
@@ -618,7 +685,7 @@ impl Acc {
                 })
             }),
             order_runs: Vec::new(),
-            writing: None,
+            worker: None,
             spills_started: 0,
         }
     }
@@ -647,32 +714,57 @@ impl Acc {
         Ok(())
     }
 
-    /// Hands the buffered rows to a thread that writes them by partition, after the
-    /// previous spill has finished.
+    /// Hands the buffered rows to the table's spill thread, which writes them by
+    /// partition after the spills handed in before.
     fn spill(&mut self, dir: &Path) -> Result<()> {
         let height = self.live.len() - self.buffered_from;
         if height == 0 {
             return Ok(());
         }
-        self.finish_spill()?;
-        let pieces = std::mem::take(&mut self.pending);
-        let rows = self.buffered_from as u64..self.live.len() as u64;
-        let (t, n, folder) = (self.table, self.spills_started, dir.to_path_buf());
-        let direct = self.direct.take();
-        let job = move || write_spill_files(t, pieces, rows, &folder, n, direct);
-        let thread = std::thread::Builder::new()
-            .stack_size(crate::WORKER_STACK)
-            .spawn(job)
-            .at(dir)?;
-        self.writing = Some(thread);
+        self.collect_spills(false)?;
+        if self.worker.is_none() {
+            self.worker = Some(SpillWorker::start(self.table, dir, self.direct.take())?);
+        }
+        let job = SpillJob {
+            pieces: std::mem::take(&mut self.pending),
+            rows: self.buffered_from as u64..self.live.len() as u64,
+            n: self.spills_started,
+        };
+        let jobs = self.worker.as_ref().and_then(|w| w.jobs.as_ref());
+        if jobs.is_none_or(|j| j.send(job).is_err()) {
+            // The thread stopped at a failed spill: its error is waiting.
+            self.collect_spills(true)?;
+            return Err(Error::Usage(format!(
+                "writing {} rows stopped",
+                self.table.name
+            )));
+        }
         self.spills_started += 1;
         self.buffered_from = self.live.len();
         Ok(())
     }
 
+    /// Records what the spills written so far wrote; with `all`, waits for every spill
+    /// handed in and takes the lake files back.
+    fn collect_spills(&mut self, all: bool) -> Result<()> {
+        let Some(w) = &mut self.worker else {
+            return Ok(());
+        };
+        if all {
+            self.direct = w.stop();
+        }
+        while let Ok(out) = w.done.try_recv() {
+            let out = out?;
+            self.spills.extend(out.files);
+            self.order_runs.extend(out.order_runs);
+        }
+        Ok(())
+    }
+
     /// Drops the rows collected so far and removes their files.
     fn discard(mut self) -> Result<()> {
-        self.finish_spill()?;
+        // Files of a failed spill are removed with the spill folder.
+        self.collect_spills(true)?;
         let direct = self.direct.take().map(|d| d.finish()).transpose()?;
         let written = direct.into_iter().flat_map(|d| d.files).map(|f| f.path);
         for path in std::mem::take(&mut self.spills)
@@ -685,22 +777,9 @@ impl Acc {
         Ok(())
     }
 
-    /// Waits for the spill being written and records what it wrote.
-    fn finish_spill(&mut self) -> Result<()> {
-        if let Some(h) = self.writing.take() {
-            let out = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            self.spills.extend(out.files);
-            if out.direct.is_some() {
-                self.direct = out.direct;
-            }
-            self.order_runs.extend(out.order_runs);
-        }
-        Ok(())
-    }
-
     fn into_batch(mut self, dir: &Path) -> Result<TableBatch> {
         self.spill(dir)?;
-        self.finish_spill()?;
+        self.collect_spills(true)?;
         Ok(TableBatch {
             table: self.table,
             spills: std::mem::take(&mut self.spills),
@@ -753,7 +832,7 @@ fn write_spill_files(
     rows: std::ops::Range<u64>,
     dir: &Path,
     n: usize,
-    mut direct: Option<Box<Direct>>,
+    direct: Option<&mut Direct>,
 ) -> Result<Spilled> {
     let mut pieces = pieces.into_iter();
     let mut df = pieces.next().expect("rows are buffered");
@@ -766,11 +845,10 @@ fn write_spill_files(
     df.rechunk_mut_par();
     let mut runs = Vec::new();
     order_runs(t, &df, rows.start, &mut runs)?;
-    if let Some(d) = &mut direct {
+    if let Some(d) = direct {
         d.push(t, &df)?;
         return Ok(Spilled {
             files: Vec::new(),
-            direct,
             order_runs: runs,
         });
     }
@@ -794,7 +872,6 @@ fn write_spill_files(
     }
     Ok(Spilled {
         files: out,
-        direct: None,
         order_runs: runs,
     })
 }
