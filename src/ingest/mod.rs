@@ -579,9 +579,9 @@ struct DirectPart {
 impl Direct {
     /// Appends rows to their partitions' files.
     fn push(&mut self, t: &'static Table, df: &DataFrame) -> Result<()> {
-        let mut by_slot: BTreeMap<u16, Vec<IdxSize>> = BTreeMap::new();
-        self.row_slots.reserve(df.height());
-        for (i, p) in write::row_partitions(df, t)?.into_iter().enumerate() {
+        let (row_parts, chunks) = split_by_partition(df, t)?;
+        self.row_slots.reserve(row_parts.len());
+        for p in row_parts {
             let slot = match self.slot_of.get(&p) {
                 Some(&s) => s,
                 None => {
@@ -607,17 +607,10 @@ impl Direct {
                 }
             };
             self.row_slots.push(slot);
-            by_slot.entry(slot).or_default().push(i as IdxSize);
         }
         let what = || format!("{} rows", t.name);
-        let whole = by_slot.len() == 1;
-        for (slot, idx) in by_slot {
-            let chunk = if whole {
-                df.clone()
-            } else {
-                df.take(&IdxCa::from_vec("idx".into(), idx)).context(what)?
-            };
-            let dp = &mut self.parts[slot as usize];
+        for (p, chunk) in chunks {
+            let dp = &mut self.parts[self.slot_of[&p] as usize];
             let keys = chunk.select(t.key.iter().copied()).context(what)?;
             if dp.ordered {
                 dp.ordered = write::in_key_order(&keys, t.key)?
@@ -765,8 +758,13 @@ impl Acc {
     fn discard(mut self) -> Result<()> {
         // Files of a failed spill are removed with the spill folder.
         self.collect_spills(true)?;
-        let direct = self.direct.take().map(|d| d.finish()).transpose()?;
-        let written = direct.into_iter().flat_map(|d| d.files).map(|f| f.path);
+        // The table's lake files are closed unfinished: they are removed anyway.
+        let written = self
+            .direct
+            .take()
+            .into_iter()
+            .flat_map(|d| d.parts)
+            .map(|p| p.path);
         for path in std::mem::take(&mut self.spills)
             .into_iter()
             .map(|(_, p)| p)
@@ -823,6 +821,36 @@ fn order_runs(t: &Table, df: &DataFrame, first: u64, out: &mut write::OrderRuns)
     Ok(())
 }
 
+/// Each row's partition, and the rows of each partition in row order (partition order).
+type Split = (
+    Vec<Option<(i32, u32)>>,
+    Vec<(Option<(i32, u32)>, DataFrame)>,
+);
+
+/// Splits `df`'s rows by the partition their own time falls in.
+fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
+    let row_parts = write::row_partitions(df, t)?;
+    let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
+    for (i, p) in row_parts.iter().enumerate() {
+        by_part.entry(*p).or_default().push(i as IdxSize);
+    }
+    // Rows all in one partition need no gather.
+    let whole = by_part.len() == 1;
+    let chunks = by_part
+        .into_iter()
+        .map(|(p, idx)| {
+            let rows = if whole {
+                df.clone()
+            } else {
+                df.take(&IdxCa::from_vec("idx".into(), idx))
+                    .context(|| format!("{} rows", t.name))?
+            };
+            Ok((p, rows))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((row_parts, chunks))
+}
+
 /// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: to
 /// the table's lake files when `direct`, else one spill file per partition, each row
 /// carrying its row number.
@@ -857,15 +885,9 @@ fn write_spill_files(
         rows.collect::<Vec<u64>>(),
     ))
     .context(|| format!("building {}", t.name))?;
-    let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
-    for (i, p) in write::row_partitions(&df, t)?.into_iter().enumerate() {
-        by_part.entry(p).or_default().push(i as IdxSize);
-    }
-    let mut out = Vec::with_capacity(by_part.len());
-    for (k, (part, idx)) in by_part.into_iter().enumerate() {
-        let mut chunk = df
-            .take(&IdxCa::from_vec("idx".into(), idx))
-            .context(|| format!("{} rows", t.name))?;
+    let (_, chunks) = split_by_partition(&df, t)?;
+    let mut out = Vec::with_capacity(chunks.len());
+    for (k, (part, mut chunk)) in chunks.into_iter().enumerate() {
         let path = dir.join(format!("{}-{n:06}-{k:03}.parquet", t.name));
         write::write_spill(&mut chunk, &path)?;
         out.push((part, path));

@@ -520,9 +520,6 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                 txn.stage(&rel)?;
                 state.files.push(file);
             }
-            state
-                .files
-                .sort_by(|a, b| (a.year, a.month, &a.path).cmp(&(b.year, b.month, &b.path)));
             continue;
         }
         let new_parts: BTreeSet<Option<(i32, u32)>> =
@@ -639,9 +636,13 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                 req.sources[origin].rows_replaced += 1;
             }
         }
-        state
-            .files
-            .sort_by(|a, b| (a.year, a.month, &a.path).cmp(&(b.year, b.month, &b.path)));
+    }
+    for b in &req.batches {
+        if let Some(state) = manifest.tables.get_mut(b.table.name) {
+            state
+                .files
+                .sort_by(|a, b| (a.year, a.month, &a.path).cmp(&(b.year, b.month, &b.path)));
+        }
     }
     for (table, cols) in &req.columns_present {
         manifest
@@ -748,7 +749,8 @@ fn commit_direct(
             if df.height() == 0 {
                 return Ok(None);
             }
-            if !in_key_order(&df, t.key)? {
+            // Rows taken out of an ordered file leave it ordered.
+            if !f.ordered && !in_key_order(&df, t.key)? {
                 df = df
                     .sort(t.key.iter().copied(), SortMultipleOptions::default())
                     .context(|| format!("sorting {}", t.name))?;
