@@ -13,21 +13,23 @@ WITH stock_events AS (
 first_stock_at AS (
   SELECT order_id, MIN(occurred_at) AS first_at FROM stock_events GROUP BY order_id
 ),
-first_stock_rank AS (
-  SELECT s.order_id, MIN(s.activity_rank) AS activity_rank
+-- The stock events at each order's first instant, kept once: ranks and event ids are
+-- then compared among these few rows rather than joined back to every stock event.
+at_first AS (
+  SELECT s.order_id, s.event_id, s.occurred_at, s.actor_id, s.activity_rank
   FROM stock_events s JOIN first_stock_at f ON f.order_id = s.order_id AND s.occurred_at = f.first_at
-  GROUP BY s.order_id
+),
+first_stock_rank AS (
+  SELECT order_id, MIN(activity_rank) AS activity_rank FROM at_first GROUP BY order_id
 ),
 first_stock_event AS (
-  SELECT s.order_id, MIN(s.event_id) AS event_id
-  FROM stock_events s
-  JOIN first_stock_at f ON f.order_id = s.order_id AND s.occurred_at = f.first_at
-  JOIN first_stock_rank k ON k.order_id = s.order_id AND s.activity_rank = k.activity_rank
-  GROUP BY s.order_id
+  SELECT a.order_id, MIN(a.event_id) AS event_id
+  FROM at_first a JOIN first_stock_rank k ON k.order_id = a.order_id AND a.activity_rank = k.activity_rank
+  GROUP BY a.order_id
 ),
 stock AS (
-  SELECT s.order_id, s.occurred_at AS first_at, s.actor_id
-  FROM stock_events s JOIN first_stock_event f ON f.event_id = s.event_id
+  SELECT a.order_id, a.occurred_at AS first_at, a.actor_id
+  FROM at_first a JOIN first_stock_event f ON f.order_id = a.order_id AND f.event_id = a.event_id
 ),
 planned AS (
   SELECT order_id, MIN(planned_at) AS first_at FROM production_jobs

@@ -414,11 +414,9 @@ impl LakeFile {
         schema: &Schema,
         kv: Vec<(String, String)>,
     ) -> Result<LakeFile> {
-        let level = polars::polars_utils::compression::ZstdLevel::try_new(LAKE_ZSTD_LEVEL)
-            .context(|| format!("zstd level {LAKE_ZSTD_LEVEL}"))?;
         let file = fs::File::create(path).at(path)?;
         let writer = ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(Some(level)))
+            .with_compression(fast_zstd()?)
             .with_statistics(StatisticsOptions::full())
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
             .batched(schema)
@@ -479,6 +477,13 @@ impl LakeFile {
 /// same (a metrics year: 12.0–13.1 s against 12.5–12.6 s at 1M, 103.6 / 106.0 s against
 /// 112.6 / 106.2 s at 10M; docs/performance.md).
 const LAKE_ZSTD_LEVEL: i32 = 1;
+
+/// zstd at level 1 (see `LAKE_ZSTD_LEVEL`): lake files and the metric item file.
+pub fn fast_zstd() -> Result<ParquetCompression> {
+    let level = polars::polars_utils::compression::ZstdLevel::try_new(LAKE_ZSTD_LEVEL)
+        .context(|| format!("zstd level {LAKE_ZSTD_LEVEL}"))?;
+    Ok(ParquetCompression::Zstd(Some(level)))
+}
 
 /// Rows per row group of a lake file (the last group of a file holds the rest). Files
 /// are sorted by key (for the generated and

@@ -500,8 +500,10 @@ fn item_writer(
     kv: Vec<(String, String)>,
 ) -> Result<polars::io::parquet::write::BatchedWriter<std::fs::File>> {
     let file = std::fs::File::create(path).at(path)?;
+    // Level 1, as the lake: at the default level 3 compressing the 197M items of a 10M
+    // year took about 3.5 % of the run's CPU on the writer's thread beside the queries.
     ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(crate::lake::write::fast_zstd()?)
         .with_statistics(StatisticsOptions::full())
         .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
         .batched(&item_schema())
@@ -570,8 +572,9 @@ fn sort_items(mut df: DataFrame) -> PolarsResult<Vec<(String, DataFrame)>> {
     let mut code_rows: Vec<IdxSize> = Vec::new();
     let mut groups = groups.into_iter().peekable();
     while let Some(((code, _), mut rows)) = groups.next() {
-        // The row number breaks ties, so equal ids keep their order, as a stable sort.
-        rows.sort();
+        // The row number breaks ties, so equal ids keep their order, as a stable sort
+        // would; the pairs are then distinct, so an unstable sort gives the same order.
+        rows.sort_unstable();
         code_rows.extend(rows.iter().map(|(_, i)| *i));
         if groups.peek().is_none_or(|next| next.0 .0 != code) {
             let order = IdxCa::from_vec("order".into(), std::mem::take(&mut code_rows));

@@ -505,19 +505,36 @@ impl Staged {
         };
         let read = t.elapsed();
         let mut each = Vec::new();
-        // Computed once per shard and shared by the queries that use them.
-        for m in crate::queries::models() {
+        // Computed once per shard and shared by the queries that use them, in waves: the
+        // models whose models are computed run side by side, as the queries do, since
+        // each runs its CTEs one by one and small steps leave a core idle (10M year:
+        // 3.5 s a shard one after the other, 3.3 s side by side).
+        let run = |m: &crate::queries::Query, ctx: SQLContext| -> Result<_> {
             let started = std::time::Instant::now();
             let sql = crate::queries::for_polars(m.sql);
-            let df = super::run_query(staged.context(), &sql)
+            let df = super::run_query(ctx, &sql)
                 .and_then(super::collect)
                 .context(|| format!("running queries/{}", m.file))?;
-            each.push(format!(
-                "{} {:.2} s",
-                m.get("id"),
-                started.elapsed().as_secs_f64()
-            ));
-            staged.tables.push((m.get("id").to_string(), df.lazy()));
+            Ok((df, started.elapsed()))
+        };
+        let mut pending = crate::queries::models();
+        while !pending.is_empty() {
+            let (mut ready, mut rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|m| {
+                let reads = crate::queries::models_read(m);
+                reads.iter().all(|id| staged.table(id).is_some())
+            });
+            if ready.is_empty() {
+                // Models that read each other: the first runs, and its error names the
+                // table it misses.
+                ready.push(rest.remove(0));
+            }
+            let done = crate::in_turn(&ready, |m| run(m, staged.context()));
+            for (m, r) in ready.iter().zip(done) {
+                let (df, took) = r?;
+                each.push(format!("{} {:.2} s", m.get("id"), took.as_secs_f64()));
+                staged.tables.push((m.get("id").to_string(), df.lazy()));
+            }
+            pending = rest;
         }
         if std::env::var_os("LVYUE_TIMING").is_some() {
             eprintln!(
