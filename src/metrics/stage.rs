@@ -506,9 +506,9 @@ impl Staged {
         let read = t.elapsed();
         let mut each = Vec::new();
         // Computed once per shard and shared by the queries that use them, in waves: the
-        // models whose models are computed run side by side, as the queries do, since
-        // each runs its CTEs one by one and small steps leave a core idle (10M year:
-        // 3.5 s a shard one after the other, 3.3 s side by side).
+        // models whose input models are all computed run side by side, as the queries
+        // do, since each runs its CTEs one by one and small steps leave a core idle
+        // (10M year: 3.5 s a shard one after the other, 3.3 s side by side).
         let run = |m: &crate::queries::Query, ctx: SQLContext| -> Result<_> {
             let started = std::time::Instant::now();
             let sql = crate::queries::for_polars(m.sql);
