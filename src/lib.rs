@@ -42,6 +42,40 @@ pub(crate) fn in_turn<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
     in_turn_on(knob("LVYUE_QUERY_WORKERS", 2), items, f)
 }
 
+/// [`in_turn`] over items run once per shard: each item's time in the previous shard is
+/// kept in `cost`, and the items start longest first (ties, and the first shard, in
+/// their order), so the last to start are short ones and one worker does not run a
+/// long query alone at a shard's end. The results come back in the items' order.
+pub(crate) fn in_turn_longest_first<T: Sync, R: Send>(
+    items: &[T],
+    cost: &mut Vec<f64>,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    cost.resize(items.len(), 0.0);
+    let order = longest_first(cost);
+    let ran = in_turn(&order, |&i| {
+        let t = std::time::Instant::now();
+        let r = f(&items[i]);
+        (r, t.elapsed().as_secs_f64())
+    });
+    let mut slots: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    for (i, (r, took)) in order.into_iter().zip(ran) {
+        cost[i] = took;
+        slots[i] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|s| s.expect("every item ran"))
+        .collect()
+}
+
+/// Indices by decreasing cost; a stable sort, so equal costs keep their order.
+fn longest_first(cost: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cost.len()).collect();
+    order.sort_by(|&a, &b| cost[b].total_cmp(&cost[a]));
+    order
+}
+
 /// Stack of the threads lvyue starts for polars work. polars recurses over a frame's
 /// chunks in places: a 10M-order ingest's commit, moved off the main thread (8 MB),
 /// overflowed the 2 MB a thread gets by default.
@@ -95,4 +129,32 @@ pub(crate) fn resident_mb() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_items_start_first_and_results_keep_the_items_order() {
+        assert_eq!(
+            longest_first(&[0.0, 3.0, 1.0, 3.0, 2.0]),
+            vec![1, 3, 4, 2, 0]
+        );
+        assert_eq!(longest_first(&[0.0; 3]), vec![0, 1, 2]);
+        let items = [5u64, 1, 4, 2];
+        let mut cost = Vec::new();
+        let doubled = in_turn_longest_first(&items, &mut cost, |&n| {
+            std::thread::sleep(std::time::Duration::from_millis(n * 10));
+            n * 2
+        });
+        assert_eq!(doubled, vec![10, 2, 8, 4]);
+        // Each item's time is kept for the next round: 50 ms for the first, 10 for the second.
+        assert_eq!(cost.len(), 4);
+        assert!(
+            cost[0] >= 0.05 && cost[1] >= 0.01 && cost[0] > cost[1],
+            "{cost:?}"
+        );
+        assert_eq!(longest_first(&cost)[0], 0);
+    }
 }

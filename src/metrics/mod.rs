@@ -219,6 +219,7 @@ pub fn compute(
     )?;
     let mut acc = Sums::new();
     let catalogue = queries::metrics();
+    let mut cost = Vec::new();
     for shard in &shards {
         let part = staged.shard(shard)?;
         if timing {
@@ -253,7 +254,7 @@ pub fn compute(
             Ok(Done { sums, parts })
         };
         // Sums and items in the catalogue's order, whichever query finished first.
-        for done in crate::in_turn(&catalogue, run_one) {
+        for done in crate::in_turn_longest_first(&catalogue, &mut cost, run_one) {
             let done = done?;
             add_sums(&done.sums, period, &mut acc);
             items.add(done.parts);

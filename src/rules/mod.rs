@@ -297,6 +297,7 @@ pub fn audit(
         );
     }
     let shards = judged.shards()?;
+    let mut cost = Vec::new();
     for shard in &shards {
         let part = judged.shard(shard)?;
         if timing {
@@ -327,7 +328,7 @@ pub fn audit(
             }
             Ok((shaped, rate))
         };
-        for r in crate::in_turn(&sql_rules, run_one) {
+        for r in crate::in_turn_longest_first(&sql_rules, &mut cost, run_one) {
             let (v, rate) = r?;
             violations.push(v);
             rates.push(rate);
