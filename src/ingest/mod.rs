@@ -461,6 +461,8 @@ struct Acc {
     /// The lake files of a table the lake holds no rows of; its spill thread has them
     /// while it runs.
     direct: Option<Box<Direct>>,
+    /// Those files once the spill thread has finished them.
+    finished: Option<write::DirectBatch>,
     order_runs: write::OrderRuns,
     /// The thread writing the table's spills beside the parse, once there is one.
     worker: Option<SpillWorker>,
@@ -488,7 +490,15 @@ struct SpillJob {
 struct SpillWorker {
     jobs: Option<std::sync::mpsc::SyncSender<SpillJob>>,
     done: std::sync::mpsc::Receiver<Result<Spilled>>,
-    thread: Option<std::thread::JoinHandle<Option<Box<Direct>>>>,
+    thread: Option<std::thread::JoinHandle<Stopped>>,
+}
+
+/// What a spill thread hands back when its last spill is written: the table's lake
+/// files, finished by the thread itself, so that the tables' threads finish theirs side
+/// by side; or, after a failed spill, the files as they are, to be removed.
+enum Stopped {
+    Finished(Result<write::DirectBatch>),
+    Unfinished(Option<Box<Direct>>),
 }
 
 impl SpillWorker {
@@ -517,10 +527,13 @@ impl SpillWorker {
                     );
                     let failed = out.is_err();
                     if outbox.send(out).is_err() || failed {
-                        break;
+                        return Stopped::Unfinished(direct);
                     }
                 }
-                direct
+                match direct {
+                    Some(d) => Stopped::Finished(d.finish()),
+                    None => Stopped::Unfinished(None),
+                }
             })
             .at(dir)?;
         Ok(SpillWorker {
@@ -530,14 +543,19 @@ impl SpillWorker {
         })
     }
 
-    /// Waits for every spill handed in, then gives back the lake files.
-    fn stop(&mut self) -> Option<Box<Direct>> {
+    /// Lets the thread finish once it has written every spill handed in.
+    fn close(&mut self) {
         drop(self.jobs.take());
+    }
+
+    /// Waits for every spill handed in and for the lake files to be finished.
+    fn stop(&mut self) -> Stopped {
+        self.close();
         let joined = self.thread.take().map(|t| t.join());
         match joined {
-            Some(Ok(direct)) => direct,
+            Some(Ok(stopped)) => stopped,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => None,
+            None => Stopped::Unfinished(None),
         }
     }
 }
@@ -677,6 +695,7 @@ impl Acc {
                     row_slots: Vec::new(),
                 })
             }),
+            finished: None,
             order_runs: Vec::new(),
             worker: None,
             spills_started: 0,
@@ -738,18 +757,37 @@ impl Acc {
     }
 
     /// Records what the spills written so far wrote; with `all`, waits for every spill
-    /// handed in and takes the lake files back.
+    /// handed in and takes the lake files back, finished unless a spill failed.
     fn collect_spills(&mut self, all: bool) -> Result<()> {
         let Some(w) = &mut self.worker else {
             return Ok(());
         };
+        let mut finished = None;
         if all {
-            self.direct = w.stop();
+            match w.stop() {
+                Stopped::Finished(batch) => finished = Some(batch),
+                Stopped::Unfinished(Some(d)) => self.direct = Some(d),
+                Stopped::Unfinished(None) => {}
+            }
         }
+        // A failed spill's error comes before any error of finishing the files.
         while let Ok(out) = w.done.try_recv() {
             let out = out?;
             self.spills.extend(out.files);
             self.order_runs.extend(out.order_runs);
+        }
+        if let Some(batch) = finished {
+            self.finished = Some(batch?);
+        }
+        Ok(())
+    }
+
+    /// Hands the last buffered rows to the spill thread and lets it finish the table's
+    /// files without waiting for it: the tables' threads then finish side by side.
+    fn close(&mut self, dir: &Path) -> Result<()> {
+        self.spill(dir)?;
+        if let Some(w) = &mut self.worker {
+            w.close();
         }
         Ok(())
     }
@@ -758,13 +796,10 @@ impl Acc {
     fn discard(mut self) -> Result<()> {
         // Files of a failed spill are removed with the spill folder.
         self.collect_spills(true)?;
-        // The table's lake files are closed unfinished: they are removed anyway.
-        let written = self
-            .direct
-            .take()
-            .into_iter()
-            .flat_map(|d| d.parts)
-            .map(|p| p.path);
+        // The table's lake files, finished or not, are removed too.
+        let unfinished = self.direct.take().into_iter().flat_map(|d| d.parts);
+        let finished = self.finished.take().into_iter().flat_map(|b| b.files);
+        let written = unfinished.map(|p| p.path).chain(finished.map(|f| f.path));
         for path in std::mem::take(&mut self.spills)
             .into_iter()
             .map(|(_, p)| p)
@@ -776,8 +811,12 @@ impl Acc {
     }
 
     fn into_batch(mut self, dir: &Path) -> Result<TableBatch> {
-        self.spill(dir)?;
+        self.close(dir)?;
         self.collect_spills(true)?;
+        let direct = match self.finished.take() {
+            Some(batch) => Some(batch),
+            None => self.direct.take().map(|d| d.finish()).transpose()?,
+        };
         Ok(TableBatch {
             table: self.table,
             spills: std::mem::take(&mut self.spills),
@@ -785,7 +824,7 @@ impl Acc {
             origin: std::mem::take(&mut self.origin),
             replaced_in_batch: std::mem::take(&mut self.replaced_in_batch),
             keys: std::mem::take(&mut self.keys),
-            direct: self.direct.take().map(|d| d.finish()).transpose()?,
+            direct,
             order_runs: std::mem::take(&mut self.order_runs),
             spill_count: self.spills_started,
         })
@@ -834,17 +873,21 @@ fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
     for (i, p) in row_parts.iter().enumerate() {
         by_part.entry(*p).or_default().push(i as IdxSize);
     }
-    // Rows all in one partition need no gather.
-    let whole = by_part.len() == 1;
+    // Rows all in one partition need no gather, and are handed on in the parsed pieces'
+    // chunks: the lake file copies them into one chunk per row group anyway.
+    if by_part.len() == 1 {
+        let p = *by_part.keys().next().expect("one partition");
+        return Ok((row_parts, vec![(p, df.clone())]));
+    }
+    // One chunk per column: the take looks up chunks otherwise.
+    let mut df = df.clone();
+    df.rechunk_mut_par();
     let chunks = by_part
         .into_iter()
         .map(|(p, idx)| {
-            let rows = if whole {
-                df.clone()
-            } else {
-                df.take(&IdxCa::from_vec("idx".into(), idx))
-                    .context(|| format!("{} rows", t.name))?
-            };
+            let rows = df
+                .take(&IdxCa::from_vec("idx".into(), idx))
+                .context(|| format!("{} rows", t.name))?;
             Ok((p, rows))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -869,8 +912,6 @@ fn write_spill_files(
             .context(|| format!("building {}", t.name))?;
     }
     debug_assert_eq!(df.height() as u64, rows.end - rows.start);
-    // One chunk per column: the partition take below looks up chunks otherwise.
-    df.rechunk_mut_par();
     let mut runs = Vec::new();
     order_runs(t, &df, rows.start, &mut runs)?;
     if let Some(d) = direct {
@@ -1330,6 +1371,11 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                 continue;
             }
             parsed?;
+            // The file's last rows are written while the next file is parsed, not all
+            // tables' at the end, when only the commit is left to run beside them.
+            let t0 = std::time::Instant::now();
+            acc.spill(&spill_dir.0)?;
+            timing.spill += t0.elapsed();
             if let Some(along) = &along {
                 // Reading stops without error only at the end of the file, where the
                 // hash is set; were it not, the file would not be recorded unhashed.
@@ -1376,6 +1422,9 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     }
 
     let t0 = std::time::Instant::now();
+    for acc in accs.values_mut() {
+        acc.close(&spill_dir.0)?;
+    }
     let batches = accs
         .into_values()
         .map(|a| a.into_batch(&spill_dir.0))

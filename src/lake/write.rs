@@ -340,11 +340,24 @@ pub fn row_partitions(df: &DataFrame, t: &Table) -> Result<Vec<Option<(i32, u32)
         .as_materialized_series()
         .to_physical_repr();
     let ca = phys.i64().context(|| tc.to_string())?.clone();
+    // Rows come mostly in time order, many to a day: the calendar is worked out once per
+    // day, not per row.
+    const DAY: i64 = 86_400_000_000;
+    let mut last: Option<(i64, Option<(i32, u32)>)> = None;
     Ok(ca
         .iter()
         .map(|v| {
             use chrono::Datelike;
-            v.and_then(naive_of_micros).map(|d| (d.year(), d.month()))
+            let v = v?;
+            let day = v.div_euclid(DAY);
+            match last {
+                Some((d, p)) if d == day => p,
+                _ => {
+                    let p = naive_of_micros(v).map(|d| (d.year(), d.month()));
+                    last = Some((day, p));
+                    p
+                }
+            }
         })
         .collect())
 }
