@@ -467,6 +467,8 @@ struct Acc {
     /// The thread writing the table's spills beside the parse, once there is one.
     worker: Option<SpillWorker>,
     spills_started: usize,
+    /// Spills whose outcome has come back.
+    spills_done: usize,
 }
 
 /// What one spill wrote: (partition, file) pairs of spill files in partition order
@@ -488,14 +490,23 @@ struct SpillJob {
 /// wait in line while the parse goes on (a 10M-order ingest's file-order pass waited
 /// 29.8 s of 140.7 for spills when each started only after the last had finished).
 struct SpillWorker {
-    jobs: Option<std::sync::mpsc::SyncSender<SpillJob>>,
+    jobs: Option<std::sync::mpsc::SyncSender<SpillMsg>>,
     done: std::sync::mpsc::Receiver<Result<Spilled>>,
     thread: Option<std::thread::JoinHandle<Stopped>>,
 }
 
-/// What a spill thread hands back when its last spill is written: the table's lake
-/// files, finished by the thread itself, so that the tables' threads finish theirs side
-/// by side; or, after a failed spill, the files as they are, to be removed.
+/// What a table's spill thread is handed.
+enum SpillMsg {
+    Job(SpillJob),
+    /// The table's rows are all in: finish and settle its lake files, given which rows
+    /// are live when a later row replaced any.
+    Close(Option<Vec<bool>>),
+}
+
+/// What a spill thread hands back when it stops: the table's lake files, finished and
+/// settled by the thread itself once told the table is closed, so that the tables'
+/// threads do that side by side; else (a failed spill, a stopped ingest) the files as
+/// they are, to be removed.
 enum Stopped {
     Finished(Result<write::DirectBatch>),
     Unfinished(Option<Box<Direct>>),
@@ -509,14 +520,23 @@ impl SpillWorker {
     ) -> Result<SpillWorker> {
         // One job waits while one is written: memory holds three spills' rows at most,
         // with the one the parse is filling.
-        let (jobs, inbox) = std::sync::mpsc::sync_channel::<SpillJob>(1);
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<SpillMsg>(1);
         let (outbox, done) = std::sync::mpsc::channel();
         let folder = dir.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("lvyue-spill".into())
             .stack_size(crate::WORKER_STACK)
             .spawn(move || {
-                for job in inbox {
+                for msg in inbox {
+                    let job = match msg {
+                        SpillMsg::Job(job) => job,
+                        SpillMsg::Close(live) => {
+                            return match direct {
+                                Some(d) => Stopped::Finished(d.finish(t, live.as_deref())),
+                                None => Stopped::Unfinished(None),
+                            };
+                        }
+                    };
                     let out = write_spill_files(
                         t,
                         job.pieces,
@@ -530,10 +550,7 @@ impl SpillWorker {
                         return Stopped::Unfinished(direct);
                     }
                 }
-                match direct {
-                    Some(d) => Stopped::Finished(d.finish()),
-                    None => Stopped::Unfinished(None),
-                }
+                Stopped::Unfinished(direct)
             })
             .at(dir)?;
         Ok(SpillWorker {
@@ -543,14 +560,17 @@ impl SpillWorker {
         })
     }
 
-    /// Lets the thread finish once it has written every spill handed in.
-    fn close(&mut self) {
-        drop(self.jobs.take());
+    /// Lets the thread finish and settle the lake files once it has written every spill
+    /// handed in. Should the thread have stopped at a failed spill, its error is waiting.
+    fn close(&mut self, live: Option<Vec<bool>>) {
+        if let Some(jobs) = self.jobs.take() {
+            let _ = jobs.send(SpillMsg::Close(live));
+        }
     }
 
-    /// Waits for every spill handed in and for the lake files to be finished.
+    /// Waits for the thread: with the lake files finished if it was closed.
     fn stop(&mut self) -> Stopped {
-        self.close();
+        drop(self.jobs.take());
         let joined = self.thread.take().map(|t| t.join());
         match joined {
             Some(Ok(stopped)) => stopped,
@@ -650,8 +670,9 @@ impl Direct {
         Ok(())
     }
 
-    /// Finishes the files.
-    fn finish(self) -> Result<write::DirectBatch> {
+    /// Finishes the files and settles them ([`write::settle_direct`]); `live` says which
+    /// of the table's rows are still live, when a later row replaced any.
+    fn finish(self, t: &Table, live: Option<&[bool]>) -> Result<write::DirectBatch> {
         let files = self
             .parts
             .into_iter()
@@ -665,10 +686,12 @@ impl Direct {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(write::DirectBatch {
+        let mut batch = write::DirectBatch {
             files,
             row_slots: self.row_slots,
-        })
+        };
+        write::settle_direct(t, &self.tz, &mut batch, live)?;
+        Ok(batch)
     }
 }
 
@@ -699,6 +722,7 @@ impl Acc {
             order_runs: Vec::new(),
             worker: None,
             spills_started: 0,
+            spills_done: 0,
         }
     }
 
@@ -743,7 +767,7 @@ impl Acc {
             n: self.spills_started,
         };
         let jobs = self.worker.as_ref().and_then(|w| w.jobs.as_ref());
-        if jobs.is_none_or(|j| j.send(job).is_err()) {
+        if jobs.is_none_or(|j| j.send(SpillMsg::Job(job)).is_err()) {
             // The thread stopped at a failed spill: its error is waiting.
             self.collect_spills(true)?;
             return Err(Error::Usage(format!(
@@ -772,6 +796,7 @@ impl Acc {
         }
         // A failed spill's error comes before any error of finishing the files.
         while let Ok(out) = w.done.try_recv() {
+            self.spills_done += 1;
             let out = out?;
             self.spills.extend(out.files);
             self.order_runs.extend(out.order_runs);
@@ -782,12 +807,31 @@ impl Acc {
         Ok(())
     }
 
-    /// Hands the last buffered rows to the spill thread and lets it finish the table's
-    /// files without waiting for it: the tables' threads then finish side by side.
+    /// Hands the last buffered rows to the spill thread and lets it finish and settle the
+    /// table's files without waiting for it: the tables' threads then do so side by side.
     fn close(&mut self, dir: &Path) -> Result<()> {
         self.spill(dir)?;
         if let Some(w) = &mut self.worker {
-            w.close();
+            // Rows are replaced only by corrections within the ingest: rarely.
+            w.close(self.live.contains(&false).then(|| self.live.clone()));
+        }
+        Ok(())
+    }
+
+    /// Waits until every spill handed in is written, but not for the table's files to be
+    /// finished: the order runs are then all in.
+    fn wait_spilled(&mut self) -> Result<()> {
+        let Some(w) = &mut self.worker else {
+            return Ok(());
+        };
+        while self.spills_done < self.spills_started {
+            // The thread is gone only after sending a failed spill's error, received
+            // here or at the end of the table's rows.
+            let Ok(out) = w.done.recv() else { break };
+            self.spills_done += 1;
+            let out = out?;
+            self.spills.extend(out.files);
+            self.order_runs.extend(out.order_runs);
         }
         Ok(())
     }
@@ -798,7 +842,13 @@ impl Acc {
         self.collect_spills(true)?;
         // The table's lake files, finished or not, are removed too.
         let unfinished = self.direct.take().into_iter().flat_map(|d| d.parts);
-        let finished = self.finished.take().into_iter().flat_map(|b| b.files);
+        // A settled file left without rows was not written.
+        let finished = self
+            .finished
+            .take()
+            .into_iter()
+            .flat_map(|b| b.files)
+            .filter(|f| f.rows > 0);
         let written = unfinished.map(|p| p.path).chain(finished.map(|f| f.path));
         for path in std::mem::take(&mut self.spills)
             .into_iter()
@@ -813,9 +863,14 @@ impl Acc {
     fn into_batch(mut self, dir: &Path) -> Result<TableBatch> {
         self.close(dir)?;
         self.collect_spills(true)?;
+        let live = self.live.contains(&false).then_some(self.live.as_slice());
         let direct = match self.finished.take() {
             Some(batch) => Some(batch),
-            None => self.direct.take().map(|d| d.finish()).transpose()?,
+            None => self
+                .direct
+                .take()
+                .map(|d| d.finish(self.table, live))
+                .transpose()?,
         };
         Ok(TableBatch {
             table: self.table,
@@ -1425,14 +1480,21 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     for acc in accs.values_mut() {
         acc.close(&spill_dir.0)?;
     }
+    // Once every spill is written the orders the rows name are all known, and they are
+    // counted while the tables' threads finish and settle their files.
+    for acc in accs.values_mut() {
+        acc.wait_spilled()?;
+    }
+    timing.spill += t0.elapsed();
+    let t0 = std::time::Instant::now();
+    count_unknown_orders(&lake, &accs, &mut sources)?;
+    timing.unknown = t0.elapsed();
+    let t0 = std::time::Instant::now();
     let batches = accs
         .into_values()
         .map(|a| a.into_batch(&spill_dir.0))
         .collect::<Result<Vec<_>>>()?;
     timing.spill += t0.elapsed();
-    let t0 = std::time::Instant::now();
-    count_unknown_orders(&lake, &batches, &mut sources)?;
-    timing.unknown = t0.elapsed();
     if std::env::var_os("LVYUE_TIMING").is_some() {
         let sum = |f: fn(&TableBatch) -> usize| batches.iter().map(f).sum::<usize>();
         eprintln!(
@@ -1505,7 +1567,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
 /// orders their rows name, run by run.
 fn count_unknown_orders(
     lake: &Lake,
-    batches: &[TableBatch],
+    accs: &BTreeMap<&'static str, Acc>,
     sources: &mut [SourceRecord],
 ) -> Result<()> {
     let orders_t = contract::table("orders").expect("orders table");
@@ -1527,10 +1589,10 @@ fn count_unknown_orders(
         known.insert(write::key_hash(v));
     }
     // The orders key is the order id alone, so its key hashes are order-id hashes.
-    if let Some(b) = batches.iter().find(|b| b.table.name == "orders") {
+    if let Some(b) = accs.get("orders") {
         known.extend(b.keys.live_keys().copied());
     }
-    for b in batches {
+    for b in accs.values() {
         for &(hash, first, n) in &b.order_runs {
             if known.contains(&hash) {
                 continue;
