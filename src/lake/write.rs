@@ -127,8 +127,10 @@ impl RowKeys {
 
 /// Key hash → row. The keys are already uniform 128-bit hashes, so the map takes 64 of
 /// their bits as its hash instead of hashing them again.
-pub type KeyIndex =
-    std::collections::HashMap<KeyHash, u32, std::hash::BuildHasherDefault<KeyHasher>>;
+pub type KeyIndex = std::collections::HashMap<KeyHash, u32, KeyHashing>;
+
+/// Builds [`KeyHasher`]s, for maps and sets keyed by [`KeyHash`].
+pub type KeyHashing = std::hash::BuildHasherDefault<KeyHasher>;
 
 /// The [`KeyIndex`] hasher: the first 64 bits of the key hash it is given.
 #[derive(Default)]
