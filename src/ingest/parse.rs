@@ -146,7 +146,8 @@ fn in_zone(s: &str, naive: NaiveDateTime, tz: Tz) -> Result<i64, String> {
 const HOUR_US: i64 = 3_600_000_000;
 
 /// A run of local hours `lo..=hi` (hours since 1970-01-01 00:00) of zone `tz` in which
-/// every wall-clock time exists; `lo_shut`/`hi_shut` when the hour beyond has a gap.
+/// every wall-clock time exists; `lo_shut`/`hi_shut` when the hour beyond fails
+/// [`hour_gap_free`] (a gap, or a change of offset such as an hour that comes twice).
 #[derive(Clone, Copy)]
 struct GapFree {
     tz: Tz,
@@ -166,8 +167,8 @@ thread_local! {
 /// Whether local hour `hour` is known to have no gap in `tz`, growing this thread's run
 /// of such hours to reach it. Looking every timestamp up in the zone's history was 3 %
 /// of an ingest; a zone without daylight saving (the company's) is one run over all the
-/// exports' hours, checked once each. In a zone with it, the run stops at a gap and
-/// times beyond are looked up one by one, as before.
+/// exports' hours, checked once each. In a zone with it, the run stops at the first
+/// change of offset on each side, and times beyond are looked up one by one, as before.
 fn known_gap_free(tz: Tz, hour: i64) -> bool {
     let mut run = match GAP_FREE.get() {
         Some(r) if r.tz == tz => r,
@@ -485,7 +486,7 @@ mod tests {
             .contains("gap"));
         assert!(parse_timestamp("2025-03-09 03:30", ny).is_ok());
         // The hours around the gap: each side exists, the hour of the gap does not,
-        // whatever hour was looked at before (the memo is by hour).
+        // whatever hour was looked at before (the run of checked hours stops there).
         for (s, ok) in [
             ("2025-03-09 01:59:59", true),
             ("2025-03-09 02:00", false),

@@ -57,7 +57,8 @@ pub struct DirectBatch {
     pub row_slots: Vec<u16>,
 }
 
-/// One partition's lake file, written in row order.
+/// One partition's lake file, written in row order; in key order once settled
+/// ([`settle_direct`]).
 pub struct DirectFile {
     pub part: Option<(i32, u32)>,
     pub path: std::path::PathBuf,
