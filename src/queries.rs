@@ -112,8 +112,17 @@ pub fn models() -> Vec<Query> {
     ]
 }
 
-/// The other models `q` reads: those whose id is a word of its SQL outside comments.
-/// A model that reads none can run beside the others.
+/// The models of `models` that `text` names: those whose id is one of its words.
+pub fn models_named<'m>(text: &str, models: &'m [Query]) -> Vec<&'m Query> {
+    let used = words(text);
+    models
+        .iter()
+        .filter(|m| used.contains(m.get("id")))
+        .collect()
+}
+
+/// The other models `q` reads: those its SQL names outside comments. A model that reads
+/// none can run beside the others.
 pub fn models_read(q: &Query) -> Vec<String> {
     let body: String = q
         .sql
@@ -121,11 +130,10 @@ pub fn models_read(q: &Query) -> Vec<String> {
         .map(|l| l.split("--").next().unwrap_or(""))
         .collect::<Vec<_>>()
         .join("\n");
-    let used = words(&body);
-    models()
-        .iter()
+    models_named(&body, &models())
+        .into_iter()
         .map(|m| m.get("id"))
-        .filter(|id| *id != q.get("id") && used.contains(id))
+        .filter(|id| *id != q.get("id"))
         .map(str::to_string)
         .collect()
 }

@@ -795,12 +795,7 @@ impl Acc {
             }
         }
         // A failed spill's error comes before any error of finishing the files.
-        while let Ok(out) = w.done.try_recv() {
-            self.spills_done += 1;
-            let out = out?;
-            self.spills.extend(out.files);
-            self.order_runs.extend(out.order_runs);
-        }
+        self.record_spills(false)?;
         if let Some(batch) = finished {
             self.finished = Some(batch?);
         }
@@ -818,16 +813,22 @@ impl Acc {
         Ok(())
     }
 
-    /// Waits until every spill handed in is written, but not for the table's files to be
-    /// finished: the order runs are then all in.
-    fn wait_spilled(&mut self) -> Result<()> {
-        let Some(w) = &mut self.worker else {
+    /// Records the spills whose outcome has come back; with `wait`, first waits until
+    /// every spill handed in is written (but not for the table's files to be finished:
+    /// the order runs are then all in).
+    fn record_spills(&mut self, wait: bool) -> Result<()> {
+        let Some(w) = &self.worker else {
             return Ok(());
         };
-        while self.spills_done < self.spills_started {
+        loop {
             // The thread is gone only after sending a failed spill's error, received
             // here or at the end of the table's rows.
-            let Ok(out) = w.done.recv() else { break };
+            let out = if wait && self.spills_done < self.spills_started {
+                w.done.recv().ok()
+            } else {
+                w.done.try_recv().ok()
+            };
+            let Some(out) = out else { break };
             self.spills_done += 1;
             let out = out?;
             self.spills.extend(out.files);
@@ -1483,7 +1484,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
     // Once every spill is written the orders the rows name are all known, and they are
     // counted while the tables' threads finish and settle their files.
     for acc in accs.values_mut() {
-        acc.wait_spilled()?;
+        acc.record_spills(true)?;
     }
     timing.spill += t0.elapsed();
     let t0 = std::time::Instant::now();

@@ -228,13 +228,11 @@ fn hour_gap_free(tz: Tz, hour: i64) -> bool {
         Some(LocalResult::Single(t)) => Some(t.offset().fix()),
         _ => None,
     };
-    let Some(first) = hour.checked_mul(HOUR_US).and_then(single) else {
+    let Some(start) = hour.checked_mul(HOUR_US) else {
         return false;
     };
-    hour.checked_mul(HOUR_US)
-        .and_then(|us| us.checked_add(HOUR_US - 1))
-        .and_then(single)
-        == Some(first)
+    let first = single(start);
+    first.is_some() && start.checked_add(HOUR_US - 1).and_then(single) == first
 }
 
 /// The form nearly every export uses, `2025-03-05 14:03` or `2025-03-05 14:03:07` (or

@@ -400,14 +400,9 @@ pub fn lake_metadata(tz: &str, table: &str) -> Vec<(String, String)> {
     ]
 }
 
-/// Writes `df` as a lake file at `path` with the lake's metadata.
-pub fn write_parquet(
-    lake: &Lake,
-    table: &str,
-    df: &DataFrame,
-    path: &std::path::Path,
-) -> Result<()> {
-    let mut file = LakeFile::create(path, df.schema(), lake_metadata(lake.tz.name(), table))?;
+/// Writes `df` as a lake file at `path` with the metadata of a lake in time zone `tz`.
+pub fn write_parquet(tz: &str, table: &str, df: &DataFrame, path: &std::path::Path) -> Result<()> {
+    let mut file = LakeFile::create(path, df.schema(), lake_metadata(tz, table))?;
     file.push(df.clone())?;
     file.finish()?;
     Ok(())
@@ -634,7 +629,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
                 };
                 merged.rechunk_mut();
                 let rel = format!("{}/{part_name}", partition_dir(t.name, part));
-                write_parquet(lake, t.name, &merged, &txn.path_for(&rel)?)?;
+                write_parquet(lake.tz.name(), t.name, &merged, &txn.path_for(&rel)?)?;
                 let (min_time, max_time) = time_text(time_bounds(&merged, t)?);
                 let file = DataFile {
                     path: rel.clone(),
@@ -692,7 +687,7 @@ pub fn commit(lake: &mut Lake, mut req: CommitRequest) -> Result<u64> {
             };
             let by_table = count("table")?;
             let by_reason = count("reason")?;
-            write_parquet(lake, "_quarantine", &q, &staged)?;
+            write_parquet(lake.tz.name(), "_quarantine", &q, &staged)?;
             manifest.quarantine.push(QuarantineFile {
                 path: rel,
                 txn: txn_id,
@@ -774,9 +769,7 @@ pub fn settle_direct(
                     .sort(t.key.iter().copied(), SortMultipleOptions::default())
                     .context(|| format!("sorting {}", t.name))?;
             }
-            let mut out = LakeFile::create(&path, df.schema(), lake_metadata(tz, t.name))?;
-            out.push(df.clone())?;
-            out.finish()?;
+            write_parquet(tz, t.name, &df, &path)?;
         }
         Ok(DirectFile {
             part: f.part,

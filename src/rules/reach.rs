@@ -100,13 +100,17 @@ pub fn cutoffs(
     for q in rules {
         // The rule and every model it reads, directly or through another model; in
         // the portable form, where intervals are `INTERVAL 'n' HOUR` on either clock.
+        // A model named only in a comment counts too: it can only move a cutoff earlier.
         let mut texts = vec![q.render(params)?];
         let mut seen: BTreeSet<&str> = BTreeSet::new();
-        while let Some(m) = models.iter().find(|m| {
-            !seen.contains(m.get("id")) && texts.iter().any(|t| words(t).contains(m.get("id")))
-        }) {
-            seen.insert(m.get("id"));
-            texts.push(m.render(params)?);
+        let mut next = 0;
+        while next < texts.len() {
+            for m in queries::models_named(&texts[next], &models) {
+                if seen.insert(m.get("id")) {
+                    texts.push(m.render(params)?);
+                }
+            }
+            next += 1;
         }
         let earliest = texts
             .iter()
