@@ -11,6 +11,7 @@ pub mod contract;
 pub mod header;
 pub mod parse;
 pub mod read;
+pub mod records;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -1293,10 +1294,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<IngestReport> {
                         // (a tenth of a large ingest): size it once from the first rows'
                         // length instead. An overestimate costs only memory.
                         if csv {
-                            let text: usize = chunk
-                                .iter()
-                                .map(|r| r.cells.as_byte_record().as_slice().len() + r.cells.len())
-                                .sum();
+                            let text: usize = chunk.iter().map(|r| r.cells.text_len() + 1).sum();
                             let rows =
                                 (size as f64 / text.max(1) as f64 * chunk.len() as f64) as usize;
                             acc.reserve(rows);

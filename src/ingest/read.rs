@@ -5,11 +5,12 @@
 //! naming the file, line and column; a single bad row is not — it is marked and the
 //! ingest stage quarantines it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use calamine::{Data, Reader};
 use polars::prelude::*;
 
+use super::records::{Cells, Records};
 use crate::error::{Error, IoContext, Result};
 
 /// Input formats, by file extension.
@@ -56,8 +57,8 @@ pub enum TextEncoding {
 #[derive(Debug)]
 pub struct RawRow {
     pub line: u64,
-    /// One allocation per row (a CSV record), not one per cell.
-    pub cells: csv::StringRecord,
+    /// One text per row, not one allocation per cell.
+    pub cells: Cells,
     /// A problem with the row as a whole (wrong field count, invalid JSON): (column, reason).
     pub problem: Option<(String, String)>,
 }
@@ -162,16 +163,19 @@ fn decode_gb18030(path: &Path, bytes: &[u8]) -> Result<(String, &'static str)> {
 
 fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
     let (text, detail) = decode_text(path, bytes, enc)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .delimiter(delimiter_of(path))
-        .from_reader(text.as_bytes());
-    let headers = csv_headers(path, &mut rdr)?;
-    // Blank lines carry no record; csv already skips them, a row of empty fields is kept.
-    let rows = rdr
-        .records()
-        .map(|rec| csv_row(path, rec, headers.len()))
-        .collect::<Result<Vec<_>>>()?;
+    let src = Box::new(std::io::Cursor::new(text.into_bytes()));
+    let mut records = Records::new(path, src, delimiter_of(path));
+    let headers = csv_headers(path, &mut records)?;
+    // Blank lines carry no record; a row of empty fields is kept.
+    let mut rows = Vec::new();
+    loop {
+        let mut row = RawRow::empty();
+        let Some(line) = records.read(&mut row.cells)? else {
+            break;
+        };
+        row.checked(line, headers.len());
+        rows.push(row);
+    }
     Ok(RawSheet {
         format: Format::Csv,
         headers,
@@ -307,38 +311,23 @@ impl std::io::Read for Hashing {
     }
 }
 
-fn csv_row(path: &Path, rec: csv::Result<csv::StringRecord>, width: usize) -> Result<RawRow> {
-    let mut row = RawRow {
-        line: 0,
-        cells: rec.map_err(|e| csv_error(path, e))?,
-        problem: None,
-    };
-    row.checked(width);
-    Ok(row)
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let (l, c) = e.position().map_or((0, 0), |p| (p.line(), 1));
-    unreadable(path, l, c, format!("malformed CSV: {e}"))
-}
-
 impl RawRow {
     fn empty() -> RawRow {
         RawRow {
             line: 0,
-            cells: csv::StringRecord::new(),
+            cells: Cells::default(),
             problem: None,
         }
     }
 
-    /// Sets the row's line and problem from the record just read into its cells.
-    fn checked(&mut self, width: usize) {
-        let rec = &self.cells;
-        self.line = rec.position().map_or(0, |p| p.line());
-        self.problem = (rec.len() != width).then(|| {
+    /// Sets the row's line and problem once its cells are read.
+    fn checked(&mut self, line: u64, width: usize) {
+        self.line = line;
+        let n = self.cells.len();
+        self.problem = (n != width).then(|| {
             (
                 String::new(),
-                format!("row has {} fields, the header has {width}", rec.len()),
+                format!("row has {n} fields, the header has {width}"),
             )
         });
     }
@@ -362,13 +351,10 @@ impl RowSource for WholeRows {
 }
 
 /// The header row of a CSV export; a file without one is unreadable.
-fn csv_headers<R: std::io::Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| unreadable(path, 1, 1, format!("cannot read the header row: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+fn csv_headers(path: &Path, records: &mut Records) -> Result<Vec<String>> {
+    let mut first = Cells::default();
+    records.read(&mut first)?;
+    let headers: Vec<String> = first.iter().map(str::to_string).collect();
     if headers.iter().all(|h| h.trim().is_empty()) {
         return Err(unreadable(path, 1, 1, "no header row"));
     }
@@ -390,8 +376,7 @@ fn delimiter_of(path: &Path) -> u8 {
 pub struct CsvStream {
     pub headers: Vec<String>,
     pub detail: &'static str,
-    path: PathBuf,
-    records: csv::Reader<std::io::BufReader<Box<dyn std::io::Read + Send>>>,
+    records: Records,
 }
 
 impl CsvStream {
@@ -431,17 +416,12 @@ impl CsvStream {
     }
 
     fn over(path: &Path, reader: Box<dyn std::io::Read + Send>, bom: bool) -> Result<CsvStream> {
-        let f = std::io::BufReader::with_capacity(1 << 20, reader);
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .delimiter(delimiter_of(path))
-            .from_reader(f);
-        let headers = csv_headers(path, &mut rdr)?;
+        let mut records = Records::new(path, reader, delimiter_of(path));
+        let headers = csv_headers(path, &mut records)?;
         Ok(CsvStream {
             headers,
             detail: if bom { "UTF-8 with BOM" } else { "UTF-8" },
-            path: path.to_path_buf(),
-            records: rdr,
+            records,
         })
     }
 }
@@ -458,12 +438,12 @@ impl RowSource for CsvStream {
                 chunk.push(RawRow::empty());
             }
             let row = &mut chunk[used];
-            match self.records.read_record(&mut row.cells) {
-                Ok(true) => row.checked(width),
-                Ok(false) => break,
+            match self.records.read(&mut row.cells) {
+                Ok(Some(line)) => row.checked(line, width),
+                Ok(None) => break,
                 Err(e) => {
                     chunk.truncate(used);
-                    return Err(csv_error(&self.path, e));
+                    return Err(e);
                 }
             }
             used += 1;
@@ -606,7 +586,7 @@ fn read_jsonl(path: &Path, bytes: &[u8]) -> Result<RawSheet> {
         .map(|(line, obj)| match obj {
             Err(why) => RawRow {
                 line,
-                cells: csv::StringRecord::from(vec![""; headers.len()]),
+                cells: vec![""; headers.len()].into_iter().collect(),
                 problem: Some((String::new(), why)),
             },
             Ok(map) => {

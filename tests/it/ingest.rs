@@ -793,3 +793,35 @@ fn a_csv_found_not_to_be_utf8_after_rows_were_stored_is_read_again_as_gb18030() 
     assert!(run("u", "lu").contains("unchanged (already ingested in txn 1)"));
     assert!(run("b", "lb").contains("unchanged (already ingested in txn 1)"));
 }
+
+#[test]
+fn a_quarantined_row_names_the_line_it_starts_on_whatever_the_line_ends() {
+    // Windows systems end lines with CRLF; a blank line and a quoted cell holding a line
+    // break move later rows down. Each bad row is named by the line its first character
+    // is on, read as UTF-8 (streamed) or as GB18030 (decoded whole).
+    let text = "survey_id,order_id,responded_at,score\r\n\
+                SV01,SO-1,2025-04-06 10:00:00,5\r\n\
+                SV02,SO-1,2025-04-06 11:00:00,9\r\n\
+                \r\n\
+                \"问卷\r\n03\",SO-1,2025-04-06 12:00:00,4\r\n\
+                SV04,SO-1,not a time,4\r\n\
+                SV05,\"SO-1\",2025-04-06 13:00:00,\r\n";
+    let w = Workdir::new();
+    w.write("u/surveys.csv", text);
+    let (gb, _, bad) = encoding_rs::GB18030.encode(text);
+    assert!(!bad);
+    std::fs::create_dir_all(w.path("b")).unwrap();
+    std::fs::write(w.path("b/surveys.csv"), &gb).unwrap();
+    for (dir, lake, enc) in [("u", "lu", "UTF-8"), ("b", "lb", "GB18030")] {
+        let out = w.ok(&["ingest", dir, "--lake", lake]);
+        let want = format!(
+            "surveys.csv: surveys [csv, {enc}] ingested: read 5 = stored 2 + quarantined 3"
+        );
+        assert!(out.contains(&want), "{lake}: missing {want:?} in\n{out}");
+        let q = quarantine(&w.path(lake));
+        assert_eq!(strs(&q, "line"), ["3", "7", "8"], "{lake}");
+        assert_eq!(strs(&q, "raw_value"), ["9", "not a time", ""], "{lake}");
+        let s = table(&w.path(lake), "surveys");
+        assert_eq!(strs(&s, "survey_id"), ["SV01", "问卷\r\n03"], "{lake}");
+    }
+}
