@@ -30,6 +30,16 @@ pub enum Value<'a> {
     Bool(bool),
 }
 
+/// `str::trim`, without decoding a character when the text starts and ends with a
+/// printable ASCII one, as nearly every cell does.
+fn trim(raw: &str) -> &str {
+    match raw.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => raw,
+        [only] if only.is_ascii_graphic() => raw,
+        _ => raw.trim(),
+    }
+}
+
 /// Folds full-width ASCII forms (０-９, ：, ／, ，, ．, －, full-width space) to ASCII and trims.
 /// Borrows when there is nothing to fold (the common case: no allocation per cell).
 pub fn normalize(raw: &str) -> Cow<'_, str> {
@@ -37,7 +47,7 @@ pub fn normalize(raw: &str) -> Cow<'_, str> {
     // Every one of those characters is encoded with a lead byte 0xE3 or 0xEF: a byte
     // scan clears most cells without decoding them.
     if !raw.bytes().any(|b| b == 0xE3 || b == 0xEF) || !raw.chars().any(wide) {
-        return Cow::Borrowed(raw.trim());
+        return Cow::Borrowed(trim(raw));
     }
     let folded: String = raw
         .chars()
@@ -54,7 +64,7 @@ pub fn normalize(raw: &str) -> Cow<'_, str> {
 pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value<'_>, String> {
     // Strings keep their own characters (names may contain full-width forms on purpose).
     if ty == ColType::Str {
-        let t = raw.trim();
+        let t = trim(raw);
         return Ok(if t.is_empty() {
             Value::Null
         } else {
@@ -357,15 +367,24 @@ pub fn parse_money(s: &str) -> Result<i128, String> {
     let err = |why: &str| {
         format!("expected an amount such as 1,234.50 or ¥1,234.50 ({why}), found {s:?}")
     };
-    let mut t: String = s
-        .chars()
-        .filter(|c| !matches!(c, ',' | ' ' | '¥' | '￥' | '元'))
-        .collect();
-    for prefix in ["CNY", "RMB"] {
-        if let Some(r) = t.strip_prefix(prefix) {
-            t = r.to_string();
+    // Plain figures, nearly every cell, are read where they lie.
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
+    let t: Cow<str> = if plain {
+        Cow::Borrowed(s)
+    } else {
+        let mut t: String = s
+            .chars()
+            .filter(|c| !matches!(c, ',' | ' ' | '¥' | '￥' | '元'))
+            .collect();
+        for prefix in ["CNY", "RMB"] {
+            if let Some(r) = t.strip_prefix(prefix) {
+                t = r.to_string();
+            }
         }
-    }
+        Cow::Owned(t)
+    };
     let (neg, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(&t)),
@@ -383,28 +402,38 @@ pub fn parse_money(s: &str) -> Result<i128, String> {
     if whole.len() > 16 {
         return Err(err("too large for Decimal(18,2)"));
     }
-    let cents: i128 = whole.parse::<i128>().map_err(|_| err("not a number"))? * 100
-        + format!("{frac:0<2}")
-            .parse::<i128>()
-            .map_err(|_| err("not a number"))?;
+    // `frac` is at most two digits, checked above: "5" is 50 hundredths.
+    let hundredths = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(2)
+        .fold(0i128, |n, d| n * 10 + i128::from(d - b'0'));
+    let cents: i128 = whole.parse::<i128>().map_err(|_| err("not a number"))? * 100 + hundredths;
     Ok(if neg { -cents } else { cents })
 }
 
 /// Parses a whole number, allowing thousands separators and a trailing `.0`.
 pub fn parse_int(s: &str) -> Result<i64, String> {
-    let t: String = s.chars().filter(|c| *c != ',').collect();
+    let t: Cow<str> = if s.contains(',') {
+        Cow::Owned(s.chars().filter(|c| *c != ',').collect())
+    } else {
+        Cow::Borrowed(s)
+    };
     let t = t.strip_suffix(".0").unwrap_or(&t);
     t.parse::<i64>()
         .map_err(|_| format!("expected a whole number, found {s:?}"))
 }
 
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "1" | "是" | "y" | "yes" | "t" => Ok(true),
-        "false" | "0" | "否" | "n" | "no" | "f" => Ok(false),
-        _ => Err(format!(
+    let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(s));
+    if is(&["true", "1", "是", "y", "yes", "t"]) {
+        Ok(true)
+    } else if is(&["false", "0", "否", "n", "no", "f"]) {
+        Ok(false)
+    } else {
+        Err(format!(
             "expected true/false, 1/0, 是/否 or Y/N, found {s:?}"
-        )),
+        ))
     }
 }
 
@@ -548,6 +577,13 @@ mod tests {
         assert!(parse_money("abc").is_err());
         assert!(parse_money("1.2.3").is_err());
         assert!(parse_money(".5").is_err());
+        // Plain figures are read in place: signs and a one-digit fraction as before.
+        assert_eq!(parse_money("+7"), Ok(700));
+        assert_eq!(parse_money("-3.1"), Ok(-310));
+        assert_eq!(parse_money("0.07"), Ok(7));
+        assert_eq!(parse_money("CNY 99"), Ok(9900));
+        assert!(parse_money("1-2").is_err());
+        assert!(parse_money("12.").is_ok_and(|c| c == 1200));
     }
 
     #[test]
@@ -557,6 +593,20 @@ mod tests {
         assert!(parse_int("3.5").is_err());
         assert_eq!(parse_bool("是"), Ok(true));
         assert_eq!(parse_bool("N"), Ok(false));
+        assert_eq!(parse_bool("TRUE"), Ok(true));
+        assert_eq!(parse_bool("Yes"), Ok(true));
+        assert_eq!(parse_bool("否"), Ok(false));
+        assert_eq!(parse_int("-12"), Ok(-12));
+        assert!(parse_int("1 2").is_err());
+        assert_eq!(
+            parse_value(" SO-1\u{3000}", ColType::Str, SH),
+            Ok(Value::Str("SO-1".into()))
+        );
+        assert_eq!(
+            parse_value("x", ColType::Str, SH),
+            Ok(Value::Str("x".into()))
+        );
+        assert_eq!(parse_value("  ", ColType::Str, SH), Ok(Value::Null));
         assert!(parse_bool("maybe").is_err());
         assert_eq!(parse_department("倉儲"), Ok("warehouse"));
         assert_eq!(parse_department("仓储"), Ok("warehouse"));
