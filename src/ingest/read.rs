@@ -259,8 +259,9 @@ fn text_block(carry: &mut Vec<u8>, data: &[u8]) -> bool {
 pub struct ReadAlong {
     /// The file's SHA-256 and size, once its last byte has been read.
     done: std::sync::OnceLock<(String, u64)>,
-    /// Set when a byte shows the file is not UTF-8 text (a NUL or invalid UTF-8): the
-    /// rows read so far are to be discarded and the file read as [`probe`] directs.
+    /// Set when a byte shows the file is not UTF-8 text (a NUL, or invalid UTF-8 found
+    /// by the record reader): the rows read so far are to be discarded and the file
+    /// read as [`probe`] directs.
     not_text: std::sync::atomic::AtomicBool,
 }
 
@@ -275,39 +276,43 @@ impl ReadAlong {
     }
 }
 
-/// A file read through [`text_block`] and SHA-256: it hands on only bytes that are
-/// still text, and fails at the first block that is not.
+/// A file read through SHA-256 that fails at the first block holding a NUL byte (a
+/// binary file). Whether it is UTF-8 the reader of its records checks, once.
 struct Hashing {
     file: std::fs::File,
     sha: sha2::Sha256,
-    carry: Vec<u8>,
     total: u64,
     along: std::sync::Arc<ReadAlong>,
+}
+
+impl ReadAlong {
+    fn mark_not_text(&self) {
+        self.not_text
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::io::Read for Hashing {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         use sha2::Digest;
         let n = self.file.read(buf)?;
-        if n > 0 && text_block(&mut self.carry, &buf[..n]) {
-            self.sha.update(&buf[..n]);
-            self.total += n as u64;
-            return Ok(n);
-        }
-        if n == 0 && self.carry.is_empty() {
+        if n == 0 {
             if self.along.done.get().is_none() {
                 let digest = hex(&std::mem::take(&mut self.sha).finalize());
                 let _ = self.along.done.set((digest, self.total));
             }
             return Ok(0);
         }
-        self.along
-            .not_text
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not UTF-8 text (a NUL byte or invalid UTF-8)",
-        ))
+        if memchr::memchr(0, &buf[..n]).is_some() {
+            self.along.mark_not_text();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not text (a NUL byte)",
+            ));
+        }
+        self.sha.update(&buf[..n]);
+        self.total += n as u64;
+        Ok(n)
     }
 }
 
@@ -388,7 +393,11 @@ impl CsvStream {
             let mut skip = [0u8; 3];
             f.read_exact(&mut skip).at(path)?;
         }
-        CsvStream::over(path, Box::new(f), bom)
+        CsvStream::over(
+            path,
+            Records::new(path, Box::new(f), delimiter_of(path)),
+            bom,
+        )
     }
 
     /// Opens a CSV to be hashed and checked for text as its rows are read, in place of
@@ -400,7 +409,6 @@ impl CsvStream {
         let mut hashing = Hashing {
             file: std::fs::File::open(path).at(path)?,
             sha: Default::default(),
-            carry: Vec::new(),
             total: 0,
             along: along.clone(),
         };
@@ -412,11 +420,13 @@ impl CsvStream {
         let bom = first == b"\xEF\xBB\xBF";
         let head = if bom { Vec::new() } else { first };
         let reader = std::io::Cursor::new(head).chain(hashing);
-        CsvStream::over(path, Box::new(reader), bom)
+        let along = along.clone();
+        let records = Records::new(path, Box::new(reader), delimiter_of(path))
+            .on_not_utf8(Box::new(move || along.mark_not_text()));
+        CsvStream::over(path, records, bom)
     }
 
-    fn over(path: &Path, reader: Box<dyn std::io::Read + Send>, bom: bool) -> Result<CsvStream> {
-        let mut records = Records::new(path, reader, delimiter_of(path));
+    fn over(path: &Path, mut records: Records, bom: bool) -> Result<CsvStream> {
         let headers = csv_headers(path, &mut records)?;
         Ok(CsvStream {
             headers,

@@ -91,6 +91,8 @@ pub struct Records {
     /// csv-core's output: fields' bytes and where each field ends.
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// Called when the text turns out not to be UTF-8.
+    on_not_utf8: Option<Box<dyn Fn() + Send>>,
 }
 
 impl Records {
@@ -112,7 +114,14 @@ impl Records {
             core: csv_core::ReaderBuilder::new().delimiter(delim).build(),
             out: vec![0; 1024],
             ends: vec![0; 64],
+            on_not_utf8: None,
         }
+    }
+
+    /// Has `hook` called if the text turns out not to be UTF-8, before the error.
+    pub fn on_not_utf8(mut self, hook: Box<dyn Fn() + Send>) -> Records {
+        self.on_not_utf8 = Some(hook);
+        self
     }
 
     /// Reads the next record into `cells`; gives the line its first character is on,
@@ -238,6 +247,9 @@ impl Records {
                 let ok = e.utf8_error().valid_up_to();
                 let line = self.line + count_lines(&bytes[..ok]);
                 self.eof = true;
+                if let Some(hook) = &self.on_not_utf8 {
+                    hook();
+                }
                 return Err(self.unreadable(line, "invalid UTF-8 (try --encoding gb18030)"));
             }
         }
