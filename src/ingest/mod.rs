@@ -620,9 +620,14 @@ impl Direct {
     fn push(&mut self, t: &'static Table, df: &DataFrame) -> Result<()> {
         let (row_parts, chunks) = split_by_partition(df, t)?;
         self.row_slots.reserve(row_parts.len());
+        let mut last: Option<(Part, u16)> = None;
         for p in row_parts {
-            let slot = match self.slot_of.get(&p) {
-                Some(&s) => s,
+            let known = match last {
+                Some((lp, s)) if lp == p => Some(s),
+                _ => self.slot_of.get(&p).copied(),
+            };
+            let slot = match known {
+                Some(s) => s,
                 None => {
                     let Ok(s) = u16::try_from(self.parts.len()) else {
                         return Err(Error::Usage(format!(
@@ -645,6 +650,7 @@ impl Direct {
                     s
                 }
             };
+            last = Some((p, slot));
             self.row_slots.push(slot);
         }
         let what = || format!("{} rows", t.name);
@@ -917,24 +923,37 @@ fn order_runs(t: &Table, df: &DataFrame, first: u64, out: &mut write::OrderRuns)
     Ok(())
 }
 
+/// A partition: the local (year, month) of the rows' own time, `None` for tables
+/// without one.
+type Part = Option<(i32, u32)>;
+
 /// Each row's partition, and the rows of each partition in row order (partition order).
-type Split = (
-    Vec<Option<(i32, u32)>>,
-    Vec<(Option<(i32, u32)>, DataFrame)>,
-);
+type Split = (Vec<Part>, Vec<(Part, DataFrame)>);
 
 /// Splits `df`'s rows by the partition their own time falls in.
 fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
     let row_parts = write::row_partitions(df, t)?;
-    let mut by_part: BTreeMap<Option<(i32, u32)>, Vec<IdxSize>> = BTreeMap::new();
+    // A spill spans a few months, and consecutive rows mostly share one: a short list
+    // with the last group remembered, not a map lookup per row.
+    let mut by_part: Vec<(Part, Vec<IdxSize>)> = Vec::new();
+    let mut last = 0;
     for (i, p) in row_parts.iter().enumerate() {
-        by_part.entry(*p).or_default().push(i as IdxSize);
+        if by_part.get(last).is_none_or(|g| g.0 != *p) {
+            last = match by_part.iter().position(|g| g.0 == *p) {
+                Some(at) => at,
+                None => {
+                    by_part.push((*p, Vec::new()));
+                    by_part.len() - 1
+                }
+            };
+        }
+        by_part[last].1.push(i as IdxSize);
     }
+    by_part.sort_unstable_by_key(|g| g.0);
     // Rows all in one partition need no gather, and are handed on in the parsed pieces'
     // chunks: the lake file copies them into one chunk per row group anyway.
-    if by_part.len() == 1 {
-        let p = *by_part.keys().next().expect("one partition");
-        return Ok((row_parts, vec![(p, df.clone())]));
+    if let [(p, _)] = by_part.as_slice() {
+        return Ok((row_parts, vec![(*p, df.clone())]));
     }
     // One chunk per column: the take looks up chunks otherwise.
     let mut df = df.clone();
