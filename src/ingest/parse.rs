@@ -116,7 +116,7 @@ pub fn naive_of_micros(us: i64) -> Option<NaiveDateTime> {
 /// Parses a timestamp into naive local wall-clock microseconds in `tz`.
 pub fn parse_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
     match plain_iso(s) {
-        Some(naive) => in_zone(s, naive, tz),
+        Some(us) => in_zone(s, us, tz),
         None => any_timestamp(s, tz),
     }
 }
@@ -136,15 +136,15 @@ fn any_timestamp(s: &str, tz: Tz) -> Result<i64, String> {
     let (date_part, time_part) = split_date_time(s).ok_or_else(expected)?;
     let date = parse_date(date_part).map_err(|_| expected())?;
     let time = parse_time(time_part).ok_or_else(expected)?;
-    in_zone(s, date.and_time(time), tz)
+    in_zone(s, micros_of(date.and_time(time)), tz)
 }
 
 /// A wall-clock time that does not exist in the zone (a DST gap) is an error, not a guess.
-fn in_zone(s: &str, naive: NaiveDateTime, tz: Tz) -> Result<i64, String> {
-    let us = micros_of(naive);
+fn in_zone(s: &str, us: i64, tz: Tz) -> Result<i64, String> {
     if known_gap_free(tz, us.div_euclid(HOUR_US)) {
         return Ok(us);
     }
+    let naive = naive_of_micros(us).ok_or_else(|| format!("{s:?} is out of range"))?;
     match tz.from_local_datetime(&naive) {
         LocalResult::None => Err(format!(
             "{s:?} does not exist in time zone {tz} (daylight-saving gap)"
@@ -248,7 +248,7 @@ fn hour_gap_free(tz: Tz, hour: i64) -> bool {
 /// The form nearly every export uses, `2025-03-05 14:03` or `2025-03-05 14:03:07` (or
 /// with `T`), read by position. Anything else, including an impossible date, is left
 /// to the general parser, which gives the same value or the error.
-fn plain_iso(s: &str) -> Option<NaiveDateTime> {
+fn plain_iso(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if !(b.len() == 16 || b.len() == 19) || b[4] != b'-' || b[7] != b'-' || b[13] != b':' {
         return None;
@@ -261,9 +261,41 @@ fn plain_iso(s: &str) -> Option<NaiveDateTime> {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };
-    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let sec = if b.len() == 19 { num(17..19)? } else { 0 };
-    date.and_hms_opt(num(11..13)?, num(14..16)?, sec)
+    let (hour, minute) = (num(11..13)?, num(14..16)?);
+    // The checks chrono's `from_ymd_opt` and `and_hms_opt` make, without building a
+    // date: this is the form of nearly every timestamp of an export.
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || sec > 59 {
+        return None;
+    }
+    let secs = i64::from(hour * 3600 + minute * 60 + sec);
+    Some((days_from_civil(year, month, day) * 86_400 + secs) * 1_000_000)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (the civil-date
+/// arithmetic of a year that starts in March, so that February's length comes last).
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn parse_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
@@ -489,6 +521,28 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(parse_timestamp(&s, SH), any_timestamp(&s, SH));
         }
+    }
+
+    #[test]
+    fn plain_timestamps_know_the_calendar() {
+        for (s, ok) in [
+            ("2024-02-29 10:00", true),
+            ("2025-02-29 10:00", false),
+            ("2000-02-29 23:59:59", true),
+            ("1900-02-29 10:00", false),
+            ("2025-04-31 10:00", false),
+            ("2025-12-31 23:59:59", true),
+            ("1969-12-31 23:59:59", true),
+            ("0001-01-01 00:00", true),
+            ("2025-06-15 24:00", false),
+            ("2025-06-15 10:60", false),
+            ("2025-06-15 10:00:60", false),
+        ] {
+            assert_eq!(plain_iso(s).is_some(), ok, "{s}");
+            assert_eq!(parse_timestamp(s, SH), any_timestamp(s, SH), "{s}");
+        }
+        assert_eq!(plain_iso("1970-01-01 00:00:01"), Some(1_000_000));
+        assert_eq!(plain_iso("1969-12-31 23:59:59"), Some(-1_000_000));
     }
 
     #[test]
