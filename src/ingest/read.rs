@@ -270,6 +270,11 @@ impl ReadAlong {
         self.not_text.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    fn mark_not_text(&self) {
+        self.not_text
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The file's SHA-256 and size, if it was read to its end.
     pub fn done(&self) -> Option<&(String, u64)> {
         self.done.get()
@@ -283,13 +288,6 @@ struct Hashing {
     sha: sha2::Sha256,
     total: u64,
     along: std::sync::Arc<ReadAlong>,
-}
-
-impl ReadAlong {
-    fn mark_not_text(&self) {
-        self.not_text
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 impl std::io::Read for Hashing {

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 /// Bytes asked of the source at a time.
 const BLOCK: usize = 1 << 20;
 
-/// A row's cells as text: the fields one after another, each followed by one separator
-/// byte, and where each field ends.
+/// A row's cells as text: the fields one after another with one separator byte between
+/// them, and where each field ends.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Cells {
     text: String,
