@@ -618,16 +618,12 @@ struct DirectPart {
 impl Direct {
     /// Appends rows to their partitions' files.
     fn push(&mut self, t: &'static Table, df: &DataFrame) -> Result<()> {
-        let (row_parts, chunks) = split_by_partition(df, t)?;
-        self.row_slots.reserve(row_parts.len());
-        let mut last: Option<(Part, u16)> = None;
-        for p in row_parts {
-            let known = match last {
-                Some((lp, s)) if lp == p => Some(s),
-                _ => self.slot_of.get(&p).copied(),
-            };
-            let slot = match known {
-                Some(s) => s,
+        let split = split_by_partition(df, t)?;
+        // The spill's partitions get their files in the order their first row comes.
+        let mut slots = Vec::with_capacity(split.seen.len());
+        for &p in &split.seen {
+            let slot = match self.slot_of.get(&p) {
+                Some(&s) => s,
                 None => {
                     let Ok(s) = u16::try_from(self.parts.len()) else {
                         return Err(Error::Usage(format!(
@@ -650,11 +646,12 @@ impl Direct {
                     s
                 }
             };
-            last = Some((p, slot));
-            self.row_slots.push(slot);
+            slots.push(slot);
         }
+        self.row_slots
+            .extend(split.row_seen.iter().map(|&i| slots[i as usize]));
         let what = || format!("{} rows", t.name);
-        for (p, chunk) in chunks {
+        for (p, chunk) in split.chunks {
             let dp = &mut self.parts[self.slot_of[&p] as usize];
             let keys = chunk.select(t.key.iter().copied()).context(what)?;
             if dp.ordered {
@@ -927,38 +924,53 @@ fn order_runs(t: &Table, df: &DataFrame, first: u64, out: &mut write::OrderRuns)
 /// without one.
 type Part = Option<(i32, u32)>;
 
-/// Each row's partition, and the rows of each partition in row order (partition order).
-type Split = (Vec<Part>, Vec<(Part, DataFrame)>);
+/// A spill's rows split by the partition their own time falls in.
+struct Split {
+    /// The partitions in the order their first row comes.
+    seen: Vec<Part>,
+    /// Each row's partition, as an index in `seen`.
+    row_seen: Vec<u32>,
+    /// Each partition's rows in row order, partitions in order.
+    chunks: Vec<(Part, DataFrame)>,
+}
 
 /// Splits `df`'s rows by the partition their own time falls in.
 fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
     let row_parts = write::row_partitions(df, t)?;
     // A spill spans a few months, and consecutive rows mostly share one: a short list
     // with the last group remembered, not a map lookup per row.
-    let mut by_part: Vec<(Part, Vec<IdxSize>)> = Vec::new();
+    let mut groups: Vec<(Part, Vec<IdxSize>)> = Vec::new();
+    let mut row_seen = Vec::with_capacity(row_parts.len());
     let mut last = 0;
     for (i, p) in row_parts.iter().enumerate() {
-        if by_part.get(last).is_none_or(|g| g.0 != *p) {
-            last = match by_part.iter().position(|g| g.0 == *p) {
+        if groups.get(last).is_none_or(|g| g.0 != *p) {
+            last = match groups.iter().position(|g| g.0 == *p) {
                 Some(at) => at,
                 None => {
-                    by_part.push((*p, Vec::new()));
-                    by_part.len() - 1
+                    groups.push((*p, Vec::new()));
+                    groups.len() - 1
                 }
             };
         }
-        by_part[last].1.push(i as IdxSize);
+        groups[last].1.push(i as IdxSize);
+        row_seen.push(last as u32);
     }
-    by_part.sort_unstable_by_key(|g| g.0);
+    let seen: Vec<Part> = groups.iter().map(|g| g.0).collect();
     // Rows all in one partition need no gather, and are handed on in the parsed pieces'
     // chunks: the lake file copies them into one chunk per row group anyway.
-    if let [(p, _)] = by_part.as_slice() {
-        return Ok((row_parts, vec![(*p, df.clone())]));
+    if let [p] = seen.as_slice() {
+        let chunks = vec![(*p, df.clone())];
+        return Ok(Split {
+            seen,
+            row_seen,
+            chunks,
+        });
     }
+    groups.sort_unstable_by_key(|g| g.0);
     // One chunk per column: the take looks up chunks otherwise.
     let mut df = df.clone();
     df.rechunk_mut_par();
-    let chunks = by_part
+    let chunks = groups
         .into_iter()
         .map(|(p, idx)| {
             let rows = df
@@ -967,7 +979,11 @@ fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
             Ok((p, rows))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((row_parts, chunks))
+    Ok(Split {
+        seen,
+        row_seen,
+        chunks,
+    })
 }
 
 /// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: to
@@ -1002,7 +1018,7 @@ fn write_spill_files(
         rows.collect::<Vec<u64>>(),
     ))
     .context(|| format!("building {}", t.name))?;
-    let (_, chunks) = split_by_partition(&df, t)?;
+    let chunks = split_by_partition(&df, t)?.chunks;
     let mut out = Vec::with_capacity(chunks.len());
     for (k, (part, mut chunk)) in chunks.into_iter().enumerate() {
         let path = dir.join(format!("{}-{n:06}-{k:03}.parquet", t.name));

@@ -95,7 +95,7 @@ pub fn read_file(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<RawShe
     }
 }
 
-fn unreadable(path: &Path, line: u64, column: u64, why: impl Into<String>) -> Error {
+pub(super) fn unreadable(path: &Path, line: u64, column: u64, why: impl Into<String>) -> Error {
     Error::Unreadable {
         path: path.to_path_buf(),
         line,
@@ -163,8 +163,7 @@ fn decode_gb18030(path: &Path, bytes: &[u8]) -> Result<(String, &'static str)> {
 
 fn read_csv(path: &Path, bytes: &[u8], enc: TextEncoding) -> Result<RawSheet> {
     let (text, detail) = decode_text(path, bytes, enc)?;
-    let src = Box::new(std::io::Cursor::new(text.into_bytes()));
-    let mut records = Records::new(path, src, delimiter_of(path));
+    let mut records = Records::of_text(path, text, delimiter_of(path));
     let headers = csv_headers(path, &mut records)?;
     // Blank lines carry no record; a row of empty fields is kept.
     let mut rows = Vec::new();

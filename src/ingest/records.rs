@@ -118,6 +118,14 @@ impl Records {
         }
     }
 
+    /// Records of a whole text already decoded: it is not read or checked again.
+    pub fn of_text(path: &Path, text: String, delim: u8) -> Records {
+        let mut records = Records::new(path, Box::new(std::io::empty()), delim);
+        records.text = text;
+        records.eof = true;
+        records
+    }
+
     /// Has `hook` called if the text turns out not to be UTF-8, before the error.
     pub fn on_not_utf8(mut self, hook: Box<dyn Fn() + Send>) -> Records {
         self.on_not_utf8 = Some(hook);
@@ -257,12 +265,7 @@ impl Records {
     }
 
     fn unreadable(&self, line: u64, why: impl Into<String>) -> Error {
-        Error::Unreadable {
-            path: self.path.clone(),
-            line,
-            column: 0,
-            why: why.into(),
-        }
+        super::read::unreadable(&self.path, line, 0, why)
     }
 }
 
