@@ -633,10 +633,9 @@ impl Direct {
                         )));
                     };
                     let path = self.dir.join(format!("{}-{s:05}.parquet", t.name));
-                    let meta = write::lake_metadata(&self.tz, t.name);
                     self.parts.push(DirectPart {
                         part: p,
-                        file: write::LakeFile::create(&path, df.schema(), meta)?,
+                        file: write::LakeFile::create(&path, df.schema(), &self.tz, t.name)?,
                         path,
                         last_key: None,
                         ordered: true,

@@ -402,7 +402,7 @@ pub fn lake_metadata(tz: &str, table: &str) -> Vec<(String, String)> {
 
 /// Writes `df` as a lake file at `path` with the metadata of a lake in time zone `tz`.
 pub fn write_parquet(tz: &str, table: &str, df: &DataFrame, path: &std::path::Path) -> Result<()> {
-    let mut file = LakeFile::create(path, df.schema(), lake_metadata(tz, table))?;
+    let mut file = LakeFile::create(path, df.schema(), tz, table)?;
     file.push(df.clone())?;
     file.finish()?;
     Ok(())
@@ -411,8 +411,20 @@ pub fn write_parquet(tz: &str, table: &str, df: &DataFrame, path: &std::path::Pa
 /// A lake file written a row group at a time: every group holds 65 536 (`LAKE_ROW_GROUP`)
 /// rows but the last, whatever pieces the rows are handed in. So a file's bytes depend
 /// only on its rows, whether it was written beside the parse or merged at the commit.
+///
+/// Written through polars-parquet's file writer with the encodings, statistics and
+/// metadata polars' own writer gives, except that text columns are dictionary-encoded
+/// here (`text_dictionary`): polars' writer estimates each text column's distinct
+/// values and then builds the dictionary with a general hash map, a tenth of a
+/// 1M-order ingest's CPU time (docs/performance.md, sixteenth pass).
 pub struct LakeFile {
-    writer: polars::io::parquet::write::BatchedWriter<ParquetOut>,
+    writer: polars_parquet::write::FileWriter<ParquetOut>,
+    fields: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    /// Per column: its values are unique (the table's key is this one column).
+    unique: Vec<bool>,
+    options: polars_parquet::write::WriteOptions,
+    kv: Vec<(String, String)>,
     /// Rows not yet written: fewer than a group.
     pending: Option<DataFrame>,
     rows: u64,
@@ -420,19 +432,46 @@ pub struct LakeFile {
 }
 
 impl LakeFile {
+    /// A lake file of `table` in a lake in time zone `tz`.
     pub fn create(
         path: &std::path::Path,
         schema: &Schema,
-        kv: Vec<(String, String)>,
+        tz: &str,
+        table: &str,
     ) -> Result<LakeFile> {
-        let writer = ParquetWriter::new(parquet_out(path)?)
-            .with_compression(fast_zstd()?)
-            .with_statistics(StatisticsOptions::full())
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
-            .batched(schema)
-            .context(|| format!("writing {}", path.display()))?;
+        use polars_parquet::write::{
+            get_dtype_encoding, CompressionOptions, FileWriter, StatisticsOptions, Version,
+            WriteOptions, ZstdLevel,
+        };
+        let what = || format!("writing {}", path.display());
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let level = ZstdLevel::try_new(LAKE_ZSTD_LEVEL)
+            .context(|| format!("zstd level {LAKE_ZSTD_LEVEL}"))?;
+        let options = WriteOptions {
+            statistics: StatisticsOptions::full(),
+            version: Version::V1,
+            compression: CompressionOptions::Zstd(Some(level)),
+            data_page_size: None,
+        };
+        let encodings = arrow
+            .iter_values()
+            .map(|f| get_dtype_encoding(&f.dtype))
+            .collect();
+        let key = crate::ingest::contract::table(table)
+            .and_then(|t| <&[&str; 1]>::try_from(t.key).ok())
+            .map(|[k]| *k);
+        let unique = schema
+            .iter_names()
+            .map(|n| Some(n.as_str()) == key)
+            .collect();
+        let writer = FileWriter::try_new(parquet_out(path)?, arrow, options).context(what)?;
         Ok(LakeFile {
+            fields: writer.parquet_schema().fields().to_vec(),
             writer,
+            encodings,
+            unique,
+            options,
+            kv: lake_metadata(tz, table),
             pending: None,
             rows: 0,
             path: path.to_path_buf(),
@@ -461,12 +500,58 @@ impl LakeFile {
     }
 
     fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
-        // The writer makes a row group of each chunk.
+        use polars_parquet::write::{
+            array_to_columns, Compressor, DynIter, DynStreamingIterator, Encoding,
+            FallibleStreamingIterator,
+        };
+        let what = || format!("writing {}", self.path.display());
+        if group.height() == 0 {
+            return Ok(());
+        }
         group.rechunk_mut();
-        self.rows += group.height() as u64;
-        self.writer
-            .write_batch(&group)
-            .context(|| format!("writing {}", self.path.display()))
+        let rows = group.height();
+        let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
+            return Ok(());
+        };
+        let options = self.options;
+        // Columns are encoded one after another: the parse keeps the pool busy, and a
+        // spill thread waiting on it for the columns stalls the file-order pass.
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(&self.fields)
+            .zip(&self.encodings)
+            .zip(&self.unique)
+            .map(|(((array, field), encodings), &unique)| {
+                let (array, encodings) = match text_dictionary(array.as_ref(), unique) {
+                    Some(Text::Dictionary(d)) => (d, encodings.clone()),
+                    Some(Text::Plain) => (array.clone(), vec![Encoding::Plain]),
+                    None => (array.clone(), encodings.clone()),
+                };
+                let pages = array_to_columns(array, field.clone(), options, &encodings)?;
+                Ok(pages
+                    .into_iter()
+                    .map(|pages| {
+                        let pages = pages.map(|page| {
+                            page.map_err(|e| {
+                                polars_parquet::parquet::error::ParquetError::OutOfSpec(
+                                    e.to_string(),
+                                )
+                            })
+                        });
+                        Ok(DynStreamingIterator::new(
+                            Compressor::new_from_vec(pages, options.compression, vec![])
+                                .map_err(PolarsError::from),
+                        ))
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .collect::<PolarsResult<Vec<_>>>()
+            .context(what)?;
+        let group = DynIter::new(columns.into_iter().flatten());
+        self.writer.write(rows as u64, group).context(what)?;
+        self.rows += rows as u64;
+        Ok(())
     }
 
     /// Writes the last rows and the footer; returns the file's rows.
@@ -474,11 +559,96 @@ impl LakeFile {
         if let Some(rest) = self.pending.take() {
             self.write_group(rest)?;
         }
+        // As polars' writer: the Arrow schema first, then the lake's own keys.
+        let kv = std::iter::once(polars_parquet::write::schema_to_metadata_key(
+            self.writer.schema(),
+        ))
+        .chain(
+            std::mem::take(&mut self.kv)
+                .into_iter()
+                .map(|(key, value)| polars_parquet::write::KeyValue::new(key, value)),
+        )
+        .collect();
         self.writer
-            .finish()
+            .end(Some(kv))
             .context(|| format!("writing {}", self.path.display()))?;
         Ok(self.rows)
     }
+}
+
+/// How a text column's row group is encoded.
+enum Text {
+    Dictionary(Box<dyn polars_arrow::array::Array>),
+    Plain,
+}
+
+/// Dictionary-encodes a text column's row group, with the decision and the dictionary
+/// polars' writer would make: values in the order they first come, and plain encoding
+/// when more than three in four values of a group over 128 rows are distinct. polars
+/// estimates that share (HyperLogLog) where this counts it, so a group near the line
+/// may fall on the other side; either way the file reads back the same. `None` for a
+/// column that is not text.
+///
+/// Cheaper than polars' way on lake columns: a value equal to the previous row's (an
+/// order's events come together) is not looked up, a value of up to 12 bytes is looked
+/// up by its 16-byte view without reading its text, and a column known to be unique
+/// (a one-column key) is not counted at all.
+fn text_dictionary(array: &dyn polars_arrow::array::Array, unique: bool) -> Option<Text> {
+    use polars_arrow::array::{
+        Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
+    };
+    use polars_arrow::datatypes::{ArrowDataType, IntegerType};
+    let text = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let len = text.len();
+    let plain_above = if len > 128 { len * 3 / 4 } else { len };
+    if unique && len > 128 {
+        return Some(Text::Plain);
+    }
+    let mut keys: Vec<u32> = Vec::with_capacity(len);
+    let mut values = MutableBinaryViewArray::<str>::new();
+    // Short values by their view (length and inline bytes), longer ones by their text.
+    let mut short: PlHashMap<u128, u32> = PlHashMap::new();
+    let mut long: PlHashMap<&str, u32> = PlHashMap::new();
+    let mut last: Option<(u128, u32)> = None;
+    let valid = text.validity();
+    for (i, view) in text.views().iter().enumerate() {
+        if valid.is_some_and(|v| !v.get_bit(i)) {
+            // A null's key is never written: any value does.
+            keys.push(0);
+            continue;
+        }
+        let bits = view.as_u128();
+        if let Some((b, k)) = last {
+            if b == bits {
+                keys.push(k);
+                continue;
+            }
+        }
+        let next = values.len() as u32;
+        let key = if view.length <= 12 {
+            *short.entry(bits).or_insert(next)
+        } else {
+            // SAFETY: `i` is below the array's length.
+            let s = unsafe { text.value_unchecked(i) };
+            *long.entry(s).or_insert(next)
+        };
+        if key == next {
+            if values.len() >= plain_above {
+                return Some(Text::Plain);
+            }
+            // SAFETY: as above.
+            values.push_value(unsafe { text.value_unchecked(i) });
+        }
+        keys.push(key);
+        last = Some((bits, key));
+    }
+    let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), valid.cloned());
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(text.dtype().clone()), false);
+    let values: Utf8ViewArray = values.into();
+    // The keys index the values by construction; the check is the library's.
+    let dict = DictionaryArray::try_new(dtype, keys, values.boxed()).ok()?;
+    Some(Text::Dictionary(dict.boxed()))
 }
 
 /// Where a Parquet file is written. polars' writers write each page and page header
@@ -839,6 +1009,67 @@ fn commit_direct(
 mod tests {
     use super::*;
 
+    /// The lake writer's own text dictionaries give the bytes polars' writer gives, for
+    /// text that repeats in runs, repeats apart, is mostly distinct, is null, is short
+    /// enough to lie in its view or not, and for a unique key column; in a file of one
+    /// group over 128 rows and in one of a few rows (where polars always tries a
+    /// dictionary).
+    #[test]
+    fn lake_files_are_the_files_polars_writes() {
+        let frame = |n: usize| {
+            let ids: Vec<String> = (0..n).map(|i| format!("SO{i:09}")).collect();
+            let runs: Vec<&str> = (0..n).map(|i| ["app", "phone", "web"][i / 7 % 3]).collect();
+            let long: Vec<&str> = (0..n)
+                .map(|i| ["submitted_to_cs", "sales_reviewed", "warehouse_picked"][i % 3])
+                .collect();
+            let mostly_distinct: Vec<String> = (0..n)
+                .map(|i| format!("上海市浦东新区{}号", i - i % 10 / 9))
+                .collect();
+            let some_null: Vec<Option<String>> = (0..n)
+                .map(|i| (i % 4 != 0).then(|| format!("note {}", i % 50)))
+                .collect();
+            let amounts: Vec<i64> = (0..n as i64).map(|i| i * 37 % 1000).collect();
+            DataFrame::new(
+                n,
+                vec![
+                    Column::new("order_id".into(), ids),
+                    Column::new("channel".into(), runs),
+                    Column::new("activity".into(), long),
+                    Column::new("delivery_place".into(), mostly_distinct),
+                    Column::new("note".into(), some_null),
+                    Column::new("quantity".into(), amounts),
+                ],
+            )
+            .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for n in [5_000, 100] {
+            let df = frame(n);
+            let ours = dir.path().join(format!("ours-{n}.parquet"));
+            let mut f = LakeFile::create(&ours, df.schema(), "UTC", "orders").unwrap();
+            f.push(df.clone()).unwrap();
+            assert_eq!(f.finish().unwrap(), n as u64);
+            let theirs = dir.path().join(format!("theirs-{n}.parquet"));
+            ParquetWriter::new(fs::File::create(&theirs).unwrap())
+                .with_compression(fast_zstd().unwrap())
+                .with_statistics(StatisticsOptions::full())
+                .with_key_value_metadata(Some(KeyValueMetadata::from_static(lake_metadata(
+                    "UTC", "orders",
+                ))))
+                .finish(&mut df.clone())
+                .unwrap();
+            assert_eq!(
+                fs::read(&ours).unwrap(),
+                fs::read(&theirs).unwrap(),
+                "{n} rows"
+            );
+            let back = ParquetReader::new(fs::File::open(&ours).unwrap())
+                .finish()
+                .unwrap();
+            assert!(back.equals_missing(&df));
+        }
+    }
+
     #[test]
     fn key_order_is_checked_column_by_column() {
         let df = |ids: &[&str], lines: &[i64]| {
@@ -926,7 +1157,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, cuts: &[usize]| {
             let path = dir.path().join(name);
-            let mut f = LakeFile::create(&path, df.schema(), lake_metadata("UTC", "t")).unwrap();
+            let mut f = LakeFile::create(&path, df.schema(), "UTC", "t").unwrap();
             let mut from = 0;
             for &to in cuts.iter().chain([&df.height()]) {
                 f.push(df.slice(from as i64, to - from)).unwrap();
