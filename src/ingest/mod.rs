@@ -105,6 +105,7 @@ struct QuarantineRow {
 /// array, so a cell's text is copied once, from the row into the column.
 pub(crate) enum Builder {
     Str(StringChunkedBuilder),
+    Word(Words),
     I64(Vec<Option<i64>>),
     Ts(Vec<Option<i64>>),
     Date(Vec<Option<i32>>),
@@ -115,9 +116,11 @@ pub(crate) enum Builder {
 impl Builder {
     pub(crate) fn new(ty: ColType, capacity: usize) -> Builder {
         match ty {
-            ColType::Str | ColType::Department | ColType::Activity | ColType::Code(_) => {
+            ColType::Str | ColType::Department => {
                 Builder::Str(StringChunkedBuilder::new(PlSmallStr::EMPTY, capacity))
             }
+            ColType::Activity => Builder::Word(Words::new(contract::ACTIVITIES, capacity)),
+            ColType::Code(codes) => Builder::Word(Words::new(codes, capacity)),
             ColType::Timestamp => Builder::Ts(Vec::with_capacity(capacity)),
             ColType::Date => Builder::Date(Vec::with_capacity(capacity)),
             ColType::Money => Builder::Money(Vec::with_capacity(capacity)),
@@ -129,6 +132,8 @@ impl Builder {
     pub(crate) fn push(&mut self, v: &Value) {
         match (self, v) {
             (Builder::Str(b), Value::Str(s)) => b.append_value(&**s),
+            (Builder::Word(w), Value::Str(s)) => w.push(s),
+            (Builder::Word(w), Value::Null) => w.column.push_null(),
             (Builder::I64(b), Value::Int(i)) => b.push(Some(*i)),
             (Builder::Ts(b), Value::Timestamp(t)) => b.push(Some(*t)),
             (Builder::Date(b), Value::Date(d)) => b.push(Some(*d)),
@@ -147,6 +152,7 @@ impl Builder {
         let name: PlSmallStr = name.into();
         Ok(match self {
             Builder::Str(b) => b.finish().with_name(name).into_series(),
+            Builder::Word(w) => StringChunked::with_chunk(name, w.column.freeze()).into_series(),
             Builder::I64(v) => Series::new(name, v),
             Builder::Bool(v) => Series::new(name, v),
             Builder::Ts(v) => Int64Chunked::from_iter_options(name, v.into_iter())
@@ -160,6 +166,52 @@ impl Builder {
                 .context(|| format!("column {name}: amount out of Decimal(18,2) range"))?
                 .into_series(),
         })
+    }
+}
+
+/// A text column whose values are words of a fixed list (activities, codes). Every
+/// row gets its word's view into one buffer holding the list, so no row copies its
+/// text, and equal words have equal views: the lake writer's dictionary then finds an
+/// activity by its view instead of reading and hashing its text (most activity names
+/// are longer than the 12 bytes a view holds).
+pub(crate) struct Words {
+    list: &'static [&'static str],
+    buffer: [polars_buffer::Buffer<u8>; 1],
+    views: Vec<polars_arrow::array::View>,
+    column: polars_arrow::array::MutableBinaryViewArray<str>,
+}
+
+impl Words {
+    fn new(list: &'static [&'static str], capacity: usize) -> Words {
+        let mut bytes = Vec::new();
+        let views = list
+            .iter()
+            .map(|w| {
+                let view =
+                    polars_arrow::array::View::new_from_bytes(w.as_bytes(), 0, bytes.len() as u32);
+                bytes.extend_from_slice(w.as_bytes());
+                view
+            })
+            .collect();
+        Words {
+            list,
+            buffer: [bytes.into()],
+            views,
+            column: polars_arrow::array::MutableBinaryViewArray::with_capacity(capacity),
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        // Parsing hands out the list's own words; a default may be an equal text.
+        let at = self
+            .list
+            .iter()
+            .position(|w| std::ptr::eq(w.as_ptr(), s.as_ptr()) && w.len() == s.len())
+            .or_else(|| self.list.iter().position(|w| *w == s));
+        match at {
+            Some(i) => self.column.push_view(self.views[i], &self.buffer),
+            None => self.column.push_value(s),
+        }
     }
 }
 
@@ -1701,6 +1753,43 @@ mod tests {
             &k(s("SO1"), Value::Date(0)),
             &k(s("SO1"), Value::Int(1))
         ));
+    }
+
+    /// A word column holds the words it was given, whether they are the list's own
+    /// text, an equal text, a word not in the list or empty, and its lake file is the
+    /// file polars writes of the same text built the usual way.
+    #[test]
+    fn word_columns_hold_their_words_and_write_as_plain_text_does() {
+        let owned = "packed".to_string();
+        let cells: Vec<Option<&str>> = (0..6_000)
+            .map(|i| match i % 7 {
+                0 => None,
+                1 => Some(owned.as_str()),
+                2 => Some("not_an_activity_of_the_list"),
+                k => Some(contract::ACTIVITIES[(i / 7 + k) % contract::ACTIVITIES.len()]),
+            })
+            .collect();
+        let mut b = Builder::new(ColType::Activity, cells.len());
+        for c in &cells {
+            b.push(&c.map_or(Value::Null, |w| Value::Str(Cow::Borrowed(w))));
+        }
+        let words = b.finish("activity").unwrap();
+        let plain = Series::new("activity".into(), &cells);
+        assert!(words.equals_missing(&plain));
+        assert_eq!(words.null_count(), 858);
+        let dir = tempfile::tempdir().unwrap();
+        let write = |s: &Series, name: &str| {
+            let df = DataFrame::new(s.len(), vec![s.clone().into()]).unwrap();
+            let path = dir.path().join(name);
+            let mut f = write::LakeFile::create(&path, df.schema(), "UTC", "order_events").unwrap();
+            f.push(df).unwrap();
+            f.finish().unwrap();
+            std::fs::read(path).unwrap()
+        };
+        assert_eq!(
+            write(&words, "words.parquet"),
+            write(&plain, "plain.parquet")
+        );
     }
 
     #[test]

@@ -576,6 +576,11 @@ impl LakeFile {
     }
 }
 
+/// Slots of `text_dictionary`'s table of recent views (2^`RECENT_BITS`): room for a
+/// list of words (23 activities) and an order's staff and codes.
+const RECENT_BITS: u32 = 8;
+const RECENT_VIEWS: usize = 1 << RECENT_BITS;
+
 /// How a text column's row group is encoded.
 enum Text {
     Dictionary(Box<dyn polars_arrow::array::Array>),
@@ -585,14 +590,16 @@ enum Text {
 /// Dictionary-encodes a text column's row group, with the decision and the dictionary
 /// polars' writer would make: values in the order they first come, and plain encoding
 /// when more than three in four values of a group over 128 rows are distinct. polars
-/// estimates that share (HyperLogLog) where this counts it, so a group near the line
-/// may fall on the other side; either way the file reads back the same. `None` for a
+/// estimates that share (HyperLogLog); this counts it, unless the group's first
+/// sixteenth is over the line too, when it takes polars' estimate. A group near the line may so
+/// fall on the other side; either way the file reads back the same. `None` for a
 /// column that is not text.
 ///
-/// Cheaper than polars' way on lake columns: a value equal to the previous row's (an
-/// order's events come together) is not looked up, a value of up to 12 bytes is looked
-/// up by its 16-byte view without reading its text, and a column known to be unique
-/// (a one-column key) is not counted at all.
+/// Cheaper than polars' way on lake columns: a value whose 16-byte view was met lately
+/// (the previous row's order id, an activity: `ingest::Words` gives each word one view)
+/// is not looked up, a value of up to 12 bytes is looked up by its view without
+/// reading its text, and a column known to be unique (a one-column key) is not counted
+/// at all.
 fn text_dictionary(array: &dyn polars_arrow::array::Array, unique: bool) -> Option<Text> {
     use polars_arrow::array::{
         Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
@@ -609,28 +616,44 @@ fn text_dictionary(array: &dyn polars_arrow::array::Array, unique: bool) -> Opti
     // Short values by their view (length and inline bytes), longer ones by their text.
     let mut short: PlHashMap<u128, u32> = PlHashMap::new();
     let mut long: PlHashMap<&str, u32> = PlHashMap::new();
-    let mut last: Option<(u128, u32)> = None;
+    // Views met lately, by a few bits of the view: equal views are equal text (the same
+    // inline bytes, or the same place in the same buffer), so a hit needs no lookup.
+    // No view has a length of u32::MAX, so the empty slots never match.
+    let mut recent = vec![(u128::MAX, 0u32); RECENT_VIEWS];
     let valid = text.validity();
+    // Mostly distinct text (names, addresses, ids of a many-column key) would be
+    // counted up to three quarters of a group before it is found not worth a
+    // dictionary. When more than three in four values of the group's first sixteenth
+    // are new, the decision is polars' own estimate of the group's distinct values.
+    let probe_at = if len >= 2048 { len / 16 } else { usize::MAX };
     for (i, view) in text.views().iter().enumerate() {
+        if i == probe_at && values.len() * 4 > i * 3 {
+            let estimate = polars::polars_compute::cardinality::estimate_cardinality(text);
+            if estimate as f64 / len as f64 > 0.75 {
+                return Some(Text::Plain);
+            }
+        }
         if valid.is_some_and(|v| !v.get_bit(i)) {
             // A null's key is never written: any value does.
             keys.push(0);
             continue;
         }
         let bits = view.as_u128();
-        if let Some((b, k)) = last {
-            if b == bits {
-                keys.push(k);
-                continue;
-            }
+        let slot = ((bits as u64 ^ (bits >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            >> (64 - RECENT_BITS)) as usize;
+        let (seen, k) = recent[slot];
+        if seen == bits {
+            keys.push(k);
+            continue;
         }
         let next = values.len() as u32;
         let key = if view.length <= 12 {
             *short.entry(bits).or_insert(next)
         } else {
             // SAFETY: `i` is below the array's length.
-            let s = unsafe { text.value_unchecked(i) };
-            *long.entry(s).or_insert(next)
+            *long
+                .entry(unsafe { text.value_unchecked(i) })
+                .or_insert(next)
         };
         if key == next {
             if values.len() >= plain_above {
@@ -640,7 +663,7 @@ fn text_dictionary(array: &dyn polars_arrow::array::Array, unique: bool) -> Opti
             values.push_value(unsafe { text.value_unchecked(i) });
         }
         keys.push(key);
-        last = Some((bits, key));
+        recent[slot] = (bits, key);
     }
     let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), valid.cloned());
     let dtype =
