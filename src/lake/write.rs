@@ -408,37 +408,32 @@ pub fn write_parquet(tz: &str, table: &str, df: &DataFrame, path: &std::path::Pa
     Ok(())
 }
 
-/// A lake file written a row group at a time: every group holds 65 536 (`LAKE_ROW_GROUP`)
-/// rows but the last, whatever pieces the rows are handed in. So a file's bytes depend
-/// only on its rows, whether it was written beside the parse or merged at the commit.
-///
-/// Written through polars-parquet's file writer with the encodings, statistics and
-/// metadata polars' own writer gives, except that text columns are dictionary-encoded
-/// here (`text_dictionary`): polars' writer estimates each text column's distinct
-/// values and then builds the dictionary with a general hash map, a tenth of a
-/// 1M-order ingest's CPU time (docs/performance.md, sixteenth pass).
-pub struct LakeFile {
+/// A Parquet file written a row group at a time through polars-parquet's file writer,
+/// with the encodings, statistics and metadata polars' own writer gives (zstd level 1,
+/// full statistics), except that text columns are dictionary-encoded here
+/// (`text_dictionary`): polars' writer estimates each text column's distinct values and
+/// then builds the dictionary with a general hash map, a tenth of a 1M-order ingest's
+/// CPU time (docs/performance.md, sixteenth pass). Lake files and the metric item file.
+pub struct ParquetFile {
     writer: polars_parquet::write::FileWriter<ParquetOut>,
     fields: Vec<polars_parquet::write::ParquetType>,
     encodings: Vec<Vec<polars_parquet::write::Encoding>>,
-    /// Per column: its values are unique (the table's key is this one column).
+    /// Per column: its values are unique (a table's key that is this one column).
     unique: Vec<bool>,
     options: polars_parquet::write::WriteOptions,
     kv: Vec<(String, String)>,
-    /// Rows not yet written: fewer than a group.
-    pending: Option<DataFrame>,
-    rows: u64,
     path: std::path::PathBuf,
 }
 
-impl LakeFile {
-    /// A lake file of `table` in a lake in time zone `tz`.
+impl ParquetFile {
+    /// A file of `schema` with key-value metadata `kv`; `unique` names a column whose
+    /// values are unique, if any.
     pub fn create(
         path: &std::path::Path,
         schema: &Schema,
-        tz: &str,
-        table: &str,
-    ) -> Result<LakeFile> {
+        kv: Vec<(String, String)>,
+        unique: Option<&str>,
+    ) -> Result<ParquetFile> {
         use polars_parquet::write::{
             get_dtype_encoding, CompressionOptions, FileWriter, StatisticsOptions, Version,
             WriteOptions, ZstdLevel,
@@ -457,49 +452,24 @@ impl LakeFile {
             .iter_values()
             .map(|f| get_dtype_encoding(&f.dtype))
             .collect();
-        let key = crate::ingest::contract::table(table)
-            .and_then(|t| <&[&str; 1]>::try_from(t.key).ok())
-            .map(|[k]| *k);
         let unique = schema
             .iter_names()
-            .map(|n| Some(n.as_str()) == key)
+            .map(|n| Some(n.as_str()) == unique)
             .collect();
         let writer = FileWriter::try_new(parquet_out(path)?, arrow, options).context(what)?;
-        Ok(LakeFile {
+        Ok(ParquetFile {
             fields: writer.parquet_schema().fields().to_vec(),
             writer,
             encodings,
             unique,
             options,
-            kv: lake_metadata(tz, table),
-            pending: None,
-            rows: 0,
+            kv,
             path: path.to_path_buf(),
         })
     }
 
-    /// Appends rows, writing every full row group they complete.
-    pub fn push(&mut self, df: DataFrame) -> Result<()> {
-        let df = match self.pending.take() {
-            Some(mut p) => {
-                p.vstack_mut_owned(df)
-                    .context(|| format!("writing {}", self.path.display()))?;
-                p
-            }
-            None => df,
-        };
-        let mut at = 0;
-        while df.height() - at >= LAKE_ROW_GROUP {
-            self.write_group(df.slice(at as i64, LAKE_ROW_GROUP))?;
-            at += LAKE_ROW_GROUP;
-        }
-        if at < df.height() {
-            self.pending = Some(df.slice(at as i64, df.height() - at));
-        }
-        Ok(())
-    }
-
-    fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
+    /// Writes `group` as one row group (none if it is empty).
+    pub fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
         use polars_parquet::write::{
             array_to_columns, Compressor, DynIter, DynStreamingIterator, Encoding,
             FallibleStreamingIterator,
@@ -550,16 +520,12 @@ impl LakeFile {
             .context(what)?;
         let group = DynIter::new(columns.into_iter().flatten());
         self.writer.write(rows as u64, group).context(what)?;
-        self.rows += rows as u64;
         Ok(())
     }
 
-    /// Writes the last rows and the footer; returns the file's rows.
-    pub fn finish(mut self) -> Result<u64> {
-        if let Some(rest) = self.pending.take() {
-            self.write_group(rest)?;
-        }
-        // As polars' writer: the Arrow schema first, then the lake's own keys.
+    /// Writes the footer: the Arrow schema first, then the file's own keys, as polars'
+    /// writer does.
+    pub fn finish(mut self) -> Result<()> {
         let kv = std::iter::once(polars_parquet::write::schema_to_metadata_key(
             self.writer.schema(),
         ))
@@ -572,6 +538,73 @@ impl LakeFile {
         self.writer
             .end(Some(kv))
             .context(|| format!("writing {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+/// A lake file written a row group at a time: every group holds 65 536 (`LAKE_ROW_GROUP`)
+/// rows but the last, whatever pieces the rows are handed in. So a file's bytes depend
+/// only on its rows, whether it was written beside the parse or merged at the commit.
+pub struct LakeFile {
+    file: ParquetFile,
+    /// Rows not yet written: fewer than a group.
+    pending: Option<DataFrame>,
+    rows: u64,
+    path: std::path::PathBuf,
+}
+
+impl LakeFile {
+    /// A lake file of `table` in a lake in time zone `tz`. A table's key that is one
+    /// column is unique in each file.
+    pub fn create(
+        path: &std::path::Path,
+        schema: &Schema,
+        tz: &str,
+        table: &str,
+    ) -> Result<LakeFile> {
+        let key = crate::ingest::contract::table(table)
+            .and_then(|t| <&[&str; 1]>::try_from(t.key).ok())
+            .map(|[k]| *k);
+        Ok(LakeFile {
+            file: ParquetFile::create(path, schema, lake_metadata(tz, table), key)?,
+            pending: None,
+            rows: 0,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends rows, writing every full row group they complete.
+    pub fn push(&mut self, df: DataFrame) -> Result<()> {
+        let df = match self.pending.take() {
+            Some(mut p) => {
+                p.vstack_mut_owned(df)
+                    .context(|| format!("writing {}", self.path.display()))?;
+                p
+            }
+            None => df,
+        };
+        let mut at = 0;
+        while df.height() - at >= LAKE_ROW_GROUP {
+            self.write_group(df.slice(at as i64, LAKE_ROW_GROUP))?;
+            at += LAKE_ROW_GROUP;
+        }
+        if at < df.height() {
+            self.pending = Some(df.slice(at as i64, df.height() - at));
+        }
+        Ok(())
+    }
+
+    fn write_group(&mut self, group: DataFrame) -> Result<()> {
+        self.rows += group.height() as u64;
+        self.file.write_group(group)
+    }
+
+    /// Writes the last rows and the footer; returns the file's rows.
+    pub fn finish(mut self) -> Result<u64> {
+        if let Some(rest) = self.pending.take() {
+            self.write_group(rest)?;
+        }
+        self.file.finish()?;
         Ok(self.rows)
     }
 }

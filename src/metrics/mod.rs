@@ -331,7 +331,6 @@ impl Sink {
         // One shard waiting while another is written: a shard's items are about 17M
         // rows at 10M orders, so no more are held.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<DataFrame>>>(0);
-        let path = file.clone();
         // polars work, so the stack lvyue gives its other polars threads.
         let writer = std::thread::Builder::new()
             .stack_size(crate::WORKER_STACK)
@@ -340,13 +339,11 @@ impl Sink {
                 for codes in rx {
                     let t = std::time::Instant::now();
                     for parts in codes {
-                        write_rows(&mut writer, &merged(parts)?, &path)?;
+                        write_rows(&mut writer, &merged(parts)?)?;
                     }
                     busy += t.elapsed();
                 }
-                writer
-                    .finish()
-                    .context(|| format!("writing {}", path.display()))?;
+                writer.finish()?;
                 Ok(busy)
             })
             .at(&dir)?;
@@ -476,14 +473,12 @@ impl Items {
             let reader = reader.at(path)?;
             for df in rx {
                 let t = std::time::Instant::now();
-                write_rows(&mut writer, &df?, path)?;
+                write_rows(&mut writer, &df?)?;
                 writing += t.elapsed();
             }
             Ok(reader.join().expect("the item reader does not panic"))
         })?;
-        writer
-            .finish()
-            .context(|| format!("writing {}", path.display()))?;
+        writer.finish()?;
         if std::env::var_os("LVYUE_TIMING").is_some() {
             eprintln!(
                 "items: merged in {:.2} s, written in {:.2} s (beside each other)",
@@ -495,20 +490,12 @@ impl Items {
     }
 }
 
-/// A Parquet writer of items, with the run's metadata.
-fn item_writer(
-    path: &Path,
-    kv: Vec<(String, String)>,
-) -> Result<polars::io::parquet::write::BatchedWriter<crate::lake::write::ParquetOut>> {
-    let file = crate::lake::write::parquet_out(path)?;
-    // Level 1, as the lake: at the default level 3 compressing the 197M items of a 10M
-    // year took about 3.5 % of the run's CPU on the writer's thread beside the queries.
-    ParquetWriter::new(file)
-        .with_compression(crate::lake::write::fast_zstd()?)
-        .with_statistics(StatisticsOptions::full())
-        .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
-        .batched(&item_schema())
-        .context(|| format!("writing {}", path.display()))
+/// A Parquet writer of items, with the run's metadata: zstd level 1, as the lake (at
+/// the default level 3 compressing the 197M items of a 10M year took about 3.5 % of the
+/// run's CPU on the writer's thread beside the queries), and text dictionaries built as
+/// the lake's are.
+fn item_writer(path: &Path, kv: Vec<(String, String)>) -> Result<crate::lake::write::ParquetFile> {
+    crate::lake::write::ParquetFile::create(path, &item_schema(), kv, None)
 }
 
 /// Rows per row group of the item file. polars 0.55 writes a column chunk of more than
@@ -519,19 +506,12 @@ fn item_writer(
 const ITEM_ROW_GROUP: usize = 1 << 16;
 
 /// Appends `df` in row groups of at most [`ITEM_ROW_GROUP`] rows.
-fn write_rows(
-    writer: &mut polars::io::parquet::write::BatchedWriter<crate::lake::write::ParquetOut>,
-    df: &DataFrame,
-    path: &Path,
-) -> Result<()> {
+fn write_rows(writer: &mut crate::lake::write::ParquetFile, df: &DataFrame) -> Result<()> {
     let mut offset = 0;
     while offset < df.height() {
-        let mut piece = df.slice(offset as i64, ITEM_ROW_GROUP);
+        let piece = df.slice(offset as i64, ITEM_ROW_GROUP);
         offset += piece.height();
-        piece.rechunk_mut();
-        writer
-            .write_batch(&piece)
-            .context(|| format!("writing {}", path.display()))?;
+        writer.write_group(piece)?;
     }
     Ok(())
 }
@@ -1417,7 +1397,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("items.parquet");
         let mut writer = item_writer(&path, Vec::new()).unwrap();
-        write_rows(&mut writer, &df, &path).unwrap();
+        write_rows(&mut writer, &df).unwrap();
         writer.finish().unwrap();
         let md = ParquetReader::new(std::fs::File::open(&path).unwrap())
             .get_metadata()
