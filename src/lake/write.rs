@@ -469,7 +469,7 @@ impl ParquetFile {
     }
 
     /// Writes `group` as one row group (none if it is empty).
-    pub fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
+    pub fn write_group(&mut self, group: DataFrame) -> Result<()> {
         use polars_parquet::write::{
             array_to_columns, Compressor, DynIter, DynStreamingIterator, Encoding,
             FallibleStreamingIterator,
@@ -478,25 +478,28 @@ impl ParquetFile {
         if group.height() == 0 {
             return Ok(());
         }
-        group.rechunk_mut();
         let rows = group.height();
-        let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
-            return Ok(());
-        };
         let options = self.options;
         // Columns are encoded one after another: the parse keeps the pool busy, and a
         // spill thread waiting on it for the columns stalls the file-order pass.
-        let columns = batch
+        let columns = group
             .columns()
             .iter()
             .zip(&self.fields)
             .zip(&self.encodings)
             .zip(&self.unique)
-            .map(|(((array, field), encodings), &unique)| {
-                let (array, encodings) = match text_dictionary(array.as_ref(), unique) {
+            .map(|(((column, field), encodings), &unique)| {
+                let series = column.as_materialized_series();
+                // A text column's pieces are read where they lie: a dictionary needs no
+                // joined copy of them (the group is made of the spills' pieces).
+                let text = match series.str() {
+                    Ok(text) => text_dictionary(text, unique),
+                    Err(_) => None,
+                };
+                let (array, encodings) = match text {
                     Some(Text::Dictionary(d)) => (d, encodings.clone()),
-                    Some(Text::Plain) => (array.clone(), vec![Encoding::Plain]),
-                    None => (array.clone(), encodings.clone()),
+                    Some(Text::Plain(whole)) => (whole, vec![Encoding::Plain]),
+                    None => (whole_array(series), encodings.clone()),
                 };
                 let pages = array_to_columns(array, field.clone(), options, &encodings)?;
                 Ok(pages
@@ -617,7 +620,13 @@ const RECENT_VIEWS: usize = 1 << RECENT_BITS;
 /// How a text column's row group is encoded.
 enum Text {
     Dictionary(Box<dyn polars_arrow::array::Array>),
-    Plain,
+    /// Plain, with the column as one array.
+    Plain(Box<dyn polars_arrow::array::Array>),
+}
+
+/// A column as one Arrow array, its pieces joined.
+fn whole_array(series: &Series) -> Box<dyn polars_arrow::array::Array> {
+    series.rechunk().to_arrow(0, CompatLevel::newest())
 }
 
 /// Dictionary-encodes a text column's row group, with the decision and the dictionary
@@ -633,74 +642,93 @@ enum Text {
 /// is not looked up, a value of up to 12 bytes is looked up by its view without
 /// reading its text, and a column known to be unique (a one-column key) is not counted
 /// at all.
-fn text_dictionary(array: &dyn polars_arrow::array::Array, unique: bool) -> Option<Text> {
+fn text_dictionary(text: &StringChunked, unique: bool) -> Option<Text> {
     use polars_arrow::array::{
         Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
     };
+    use polars_arrow::bitmap::MutableBitmap;
     use polars_arrow::datatypes::{ArrowDataType, IntegerType};
-    let text = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let plain = || Some(Text::Plain(whole_array(&text.clone().into_series())));
     let len = text.len();
     let plain_above = if len > 128 { len * 3 / 4 } else { len };
     if unique && len > 128 {
-        return Some(Text::Plain);
+        return plain();
     }
     let mut keys: Vec<u32> = Vec::with_capacity(len);
     let mut values = MutableBinaryViewArray::<str>::new();
     // Short values by their view (length and inline bytes), longer ones by their text.
     let mut short: PlHashMap<u128, u32> = PlHashMap::new();
     let mut long: PlHashMap<&str, u32> = PlHashMap::new();
-    // Views met lately, by a few bits of the view: equal views are equal text (the same
-    // inline bytes, or the same place in the same buffer), so a hit needs no lookup.
-    // No view has a length of u32::MAX, so the empty slots never match.
-    let mut recent = vec![(u128::MAX, 0u32); RECENT_VIEWS];
-    let valid = text.validity();
+    let mut valid = (text.null_count() > 0).then(|| MutableBitmap::with_capacity(len));
     // Mostly distinct text (names, addresses, ids of a many-column key) would be
     // counted up to three quarters of a group before it is found not worth a
     // dictionary. When more than three in four values of the group's first sixteenth
     // are new, the decision is polars' own estimate of the group's distinct values.
     let probe_at = if len >= 2048 { len / 16 } else { usize::MAX };
-    for (i, view) in text.views().iter().enumerate() {
-        if i == probe_at && values.len() * 4 > i * 3 {
-            let estimate = polars::polars_compute::cardinality::estimate_cardinality(text);
-            if estimate as f64 / len as f64 > 0.75 {
-                return Some(Text::Plain);
+    let mut i = 0;
+    for piece in text.downcast_iter() {
+        let piece: &Utf8ViewArray = piece;
+        // Views met lately in this piece, by a few bits of the view: equal views are
+        // equal text (the same inline bytes, or the same place in the same buffer), so
+        // a hit needs no lookup. No view has a length of u32::MAX, so the empty slots
+        // never match. A long view names a buffer of its piece: the table is per piece.
+        let mut recent = vec![(u128::MAX, 0u32); RECENT_VIEWS];
+        let piece_valid = piece.validity();
+        for (at, view) in piece.views().iter().enumerate() {
+            if i == probe_at && values.len() * 4 > i * 3 {
+                let whole = whole_array(&text.clone().into_series());
+                let estimate =
+                    polars::polars_compute::cardinality::estimate_cardinality(whole.as_ref());
+                if estimate as f64 / len as f64 > 0.75 {
+                    return Some(Text::Plain(whole));
+                }
             }
-        }
-        if valid.is_some_and(|v| !v.get_bit(i)) {
-            // A null's key is never written: any value does.
-            keys.push(0);
-            continue;
-        }
-        let bits = view.as_u128();
-        let slot = ((bits as u64 ^ (bits >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            >> (64 - RECENT_BITS)) as usize;
-        let (seen, k) = recent[slot];
-        if seen == bits {
-            keys.push(k);
-            continue;
-        }
-        let next = values.len() as u32;
-        let key = if view.length <= 12 {
-            *short.entry(bits).or_insert(next)
-        } else {
-            // SAFETY: `i` is below the array's length.
-            *long
-                .entry(unsafe { text.value_unchecked(i) })
-                .or_insert(next)
-        };
-        if key == next {
-            if values.len() >= plain_above {
-                return Some(Text::Plain);
+            i += 1;
+            let is_valid = piece_valid.is_none_or(|v| v.get_bit(at));
+            if let Some(v) = valid.as_mut() {
+                v.push(is_valid);
             }
-            // SAFETY: as above.
-            values.push_value(unsafe { text.value_unchecked(i) });
+            if !is_valid {
+                // A null's key is never written: any value does.
+                keys.push(0);
+                continue;
+            }
+            let bits = view.as_u128();
+            let slot = ((bits as u64 ^ (bits >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                >> (64 - RECENT_BITS)) as usize;
+            let (seen, k) = recent[slot];
+            if seen == bits {
+                keys.push(k);
+                continue;
+            }
+            let next = values.len() as u32;
+            // SAFETY: `at` is below the piece's length.
+            let value = || unsafe { piece.value_unchecked(at) };
+            let key = if view.length <= 12 {
+                *short.entry(bits).or_insert(next)
+            } else {
+                *long.entry(value()).or_insert(next)
+            };
+            if key == next {
+                if values.len() >= plain_above {
+                    return plain();
+                }
+                values.push_value(value());
+            }
+            keys.push(key);
+            recent[slot] = (bits, key);
         }
-        keys.push(key);
-        recent[slot] = (bits, key);
     }
-    let keys = PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), valid.cloned());
-    let dtype =
-        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(text.dtype().clone()), false);
+    let keys = PrimitiveArray::new(
+        ArrowDataType::UInt32,
+        keys.into(),
+        valid.map(|v| v.freeze()),
+    );
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(ArrowDataType::Utf8View),
+        false,
+    );
     let values: Utf8ViewArray = values.into();
     // The keys index the values by construction; the check is the library's.
     let dict = DictionaryArray::try_new(dtype, keys, values.boxed()).ok()?;
