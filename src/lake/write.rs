@@ -633,9 +633,9 @@ fn whole_array(series: &Series) -> Box<dyn polars_arrow::array::Array> {
 /// polars' writer would make: values in the order they first come, and plain encoding
 /// when more than three in four values of a group over 128 rows are distinct. polars
 /// estimates that share (HyperLogLog); this counts it, unless the group's first
-/// sixteenth is over the line too, when it takes polars' estimate. A group near the line may so
-/// fall on the other side; either way the file reads back the same. `None` for a
-/// column that is not text.
+/// sixteenth is over the line too, when it takes polars' estimate. A group near the
+/// line may so fall on the other side; either way the file reads back the same. `None`
+/// for a column that is not text.
 ///
 /// Cheaper than polars' way on lake columns: a value whose 16-byte view was met lately
 /// (the previous row's order id, an activity: `ingest::Words` gives each word one view)
@@ -1133,6 +1133,19 @@ mod tests {
             let mut f = LakeFile::create(&ours, df.schema(), "UTC", "orders").unwrap();
             f.push(df.clone()).unwrap();
             assert_eq!(f.finish().unwrap(), n as u64);
+            // Handed in as pieces, as the spills hand a file its rows: the group is then
+            // made of several chunks, read where they lie.
+            let pieces = dir.path().join(format!("pieces-{n}.parquet"));
+            let mut f = LakeFile::create(&pieces, df.schema(), "UTC", "orders").unwrap();
+            for at in (0..n).step_by(37) {
+                f.push(df.slice(at as i64, 37)).unwrap();
+            }
+            assert_eq!(f.finish().unwrap(), n as u64);
+            assert_eq!(
+                fs::read(&pieces).unwrap(),
+                fs::read(&ours).unwrap(),
+                "{n} rows"
+            );
             let theirs = dir.path().join(format!("theirs-{n}.parquet"));
             ParquetWriter::new(fs::File::create(&theirs).unwrap())
                 .with_compression(fast_zstd().unwrap())
