@@ -490,13 +490,7 @@ impl ParquetFile {
             .zip(&self.unique)
             .map(|(((column, field), encodings), &unique)| {
                 let series = column.as_materialized_series();
-                // A text column's pieces are read where they lie: a dictionary needs no
-                // joined copy of them (the group is made of the spills' pieces).
-                let text = match series.str() {
-                    Ok(text) => text_dictionary(text, unique),
-                    Err(_) => None,
-                };
-                let (array, encodings) = match text {
+                let (array, encodings) = match text_dictionary(series, unique) {
                     Some(Text::Dictionary(d)) => (d, encodings.clone()),
                     Some(Text::Plain(whole)) => (whole, vec![Encoding::Plain]),
                     None => (whole_array(series), encodings.clone()),
@@ -553,7 +547,6 @@ pub struct LakeFile {
     /// Rows not yet written: fewer than a group.
     pending: Option<DataFrame>,
     rows: u64,
-    path: std::path::PathBuf,
 }
 
 impl LakeFile {
@@ -572,7 +565,6 @@ impl LakeFile {
             file: ParquetFile::create(path, schema, lake_metadata(tz, table), key)?,
             pending: None,
             rows: 0,
-            path: path.to_path_buf(),
         })
     }
 
@@ -581,7 +573,7 @@ impl LakeFile {
         let df = match self.pending.take() {
             Some(mut p) => {
                 p.vstack_mut_owned(df)
-                    .context(|| format!("writing {}", self.path.display()))?;
+                    .context(|| format!("writing {}", self.file.path.display()))?;
                 p
             }
             None => df,
@@ -642,13 +634,17 @@ fn whole_array(series: &Series) -> Box<dyn polars_arrow::array::Array> {
 /// is not looked up, a value of up to 12 bytes is looked up by its view without
 /// reading its text, and a column known to be unique (a one-column key) is not counted
 /// at all.
-fn text_dictionary(text: &StringChunked, unique: bool) -> Option<Text> {
+///
+/// A text column's pieces are read where they lie: a dictionary needs no joined copy of
+/// them (a lake file's group is made of the spills' pieces).
+fn text_dictionary(series: &Series, unique: bool) -> Option<Text> {
     use polars_arrow::array::{
         Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
     };
     use polars_arrow::bitmap::MutableBitmap;
     use polars_arrow::datatypes::{ArrowDataType, IntegerType};
-    let plain = || Some(Text::Plain(whole_array(&text.clone().into_series())));
+    let text = series.str().ok()?;
+    let plain = || Some(Text::Plain(whole_array(series)));
     let len = text.len();
     let plain_above = if len > 128 { len * 3 / 4 } else { len };
     if unique && len > 128 {
@@ -676,7 +672,7 @@ fn text_dictionary(text: &StringChunked, unique: bool) -> Option<Text> {
         let piece_valid = piece.validity();
         for (at, view) in piece.views().iter().enumerate() {
             if i == probe_at && values.len() * 4 > i * 3 {
-                let whole = whole_array(&text.clone().into_series());
+                let whole = whole_array(series);
                 let estimate =
                     polars::polars_compute::cardinality::estimate_cardinality(whole.as_ref());
                 if estimate as f64 / len as f64 > 0.75 {
@@ -755,13 +751,6 @@ pub fn parquet_out(path: &std::path::Path) -> Result<ParquetOut> {
 /// same (a metrics year: 12.0–13.1 s against 12.5–12.6 s at 1M, 103.6 / 106.0 s against
 /// 112.6 / 106.2 s at 10M; docs/performance.md).
 const LAKE_ZSTD_LEVEL: i32 = 1;
-
-/// zstd at level 1 (see `LAKE_ZSTD_LEVEL`): lake files and the metric item file.
-pub fn fast_zstd() -> Result<ParquetCompression> {
-    let level = polars::polars_utils::compression::ZstdLevel::try_new(LAKE_ZSTD_LEVEL)
-        .context(|| format!("zstd level {LAKE_ZSTD_LEVEL}"))?;
-    Ok(ParquetCompression::Zstd(Some(level)))
-}
 
 /// Rows per row group of a lake file (the last group of a file holds the rest). Files
 /// are sorted by key (for the generated and
@@ -1148,7 +1137,9 @@ mod tests {
             );
             let theirs = dir.path().join(format!("theirs-{n}.parquet"));
             ParquetWriter::new(fs::File::create(&theirs).unwrap())
-                .with_compression(fast_zstd().unwrap())
+                .with_compression(ParquetCompression::Zstd(Some(
+                    polars::polars_utils::compression::ZstdLevel::try_new(LAKE_ZSTD_LEVEL).unwrap(),
+                )))
                 .with_statistics(StatisticsOptions::full())
                 .with_key_value_metadata(Some(KeyValueMetadata::from_static(lake_metadata(
                     "UTC", "orders",
