@@ -32,7 +32,7 @@ pub enum Value<'a> {
 
 /// `str::trim`, without decoding a character when the text starts and ends with a
 /// printable ASCII one, as nearly every cell does.
-fn trim(raw: &str) -> &str {
+pub fn trim(raw: &str) -> &str {
     match raw.as_bytes() {
         [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => raw,
         [only] if only.is_ascii_graphic() => raw,
@@ -81,22 +81,37 @@ pub fn parse_value(raw: &str, ty: ColType, tz: Tz) -> Result<Value<'_>, String> 
         ColType::Date => parse_date(&s).map(|d| Value::Date(days_since_epoch(d))),
         ColType::Money => parse_money(&s).map(Value::Money),
         ColType::Int => parse_int(&s).map(Value::Int),
-        ColType::Score => match parse_int(&s) {
-            Ok(n @ 1..=5) => Ok(Value::Int(n)),
-            _ => Err(format!("expected a score from 1 to 5, found {s:?}")),
-        },
+        ColType::Score => parse_score(&s).map(Value::Int),
         ColType::Bool => parse_bool(&s).map(Value::Bool),
         ColType::Department => parse_department(&s).map(|d| Value::Str(Cow::Borrowed(d))),
         // The stored word is the list's own (lower-case) spelling.
-        ColType::Activity => match ACTIVITIES.iter().find(|a| a.eq_ignore_ascii_case(&s)) {
-            Some(a) => Ok(Value::Str(Cow::Borrowed(a))),
-            None => Err(format!("unknown activity {s:?}")),
-        },
-        ColType::Code(codes) => match codes.iter().find(|c| c.eq_ignore_ascii_case(&s)) {
-            Some(c) => Ok(Value::Str(Cow::Borrowed(c))),
-            None => Err(format!("expected one of {}, found {s:?}", codes.join("/"))),
-        },
+        ColType::Activity => parse_activity(&s).map(|i| Value::Str(Cow::Borrowed(ACTIVITIES[i]))),
+        ColType::Code(codes) => parse_code(&s, codes).map(|i| Value::Str(Cow::Borrowed(codes[i]))),
     }
+}
+
+/// A survey score, 1 to 5.
+pub fn parse_score(s: &str) -> Result<i64, String> {
+    match parse_int(s) {
+        Ok(n @ 1..=5) => Ok(n),
+        _ => Err(format!("expected a score from 1 to 5, found {s:?}")),
+    }
+}
+
+/// The index in [`ACTIVITIES`] of an activity, in any case.
+pub fn parse_activity(s: &str) -> Result<usize, String> {
+    ACTIVITIES
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(s))
+        .ok_or_else(|| format!("unknown activity {s:?}"))
+}
+
+/// The index in `codes` of a code, in any case.
+pub fn parse_code(s: &str, codes: &[&str]) -> Result<usize, String> {
+    codes
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(s))
+        .ok_or_else(|| format!("expected one of {}, found {s:?}", codes.join("/")))
 }
 
 pub fn days_since_epoch(d: NaiveDate) -> i32 {
