@@ -659,6 +659,9 @@ struct SpillJob {
     pieces: Vec<DataFrame>,
     rows: std::ops::Range<u64>,
     n: usize,
+    /// Every row of the table so far, these too, came in strictly ascending key order
+    /// (its first file, in order): each partition's rows are then in order, unchecked.
+    ascending: bool,
 }
 
 /// The thread that writes one table's spills in order. It owns the table's lake files,
@@ -713,14 +716,7 @@ impl SpillWorker {
                             };
                         }
                     };
-                    let out = write_spill_files(
-                        t,
-                        job.pieces,
-                        job.rows,
-                        &folder,
-                        job.n,
-                        direct.as_deref_mut(),
-                    );
+                    let out = write_spill_files(t, job, &folder, direct.as_deref_mut());
                     let failed = out.is_err();
                     if outbox.send(out).is_err() || failed {
                         return Stopped::Unfinished(direct);
@@ -791,8 +787,8 @@ struct DirectPart {
 }
 
 impl Direct {
-    /// Appends rows to their partitions' files.
-    fn push(&mut self, t: &'static Table, df: &DataFrame) -> Result<()> {
+    /// Appends rows to their partitions' files; `ascending` as [`SpillJob::ascending`].
+    fn push(&mut self, t: &'static Table, df: &DataFrame, ascending: bool) -> Result<()> {
         let split = split_by_partition(df, t)?;
         // The spill's partitions get their files in the order their first row comes.
         let mut slots = Vec::with_capacity(split.seen.len());
@@ -828,7 +824,8 @@ impl Direct {
         for (p, chunk) in split.chunks {
             let dp = &mut self.parts[self.slot_of[&p] as usize];
             let keys = chunk.select(t.key.iter().copied()).context(what)?;
-            if dp.ordered {
+            // Checking the order was 1.6 % of a 1M-order ingest, for files in order.
+            if dp.ordered && !ascending {
                 dp.ordered = write::in_key_order(&keys, t.key)?
                     && match &dp.last_key {
                         Some(last) => {
@@ -943,6 +940,7 @@ impl Acc {
             pieces: std::mem::take(&mut self.pending),
             rows: self.buffered_from as u64..self.live.len() as u64,
             n: self.spills_started,
+            ascending: matches!(self.keys, write::RowKeys::Listed(_)),
         };
         let jobs = self.worker.as_ref().and_then(|w| w.jobs.as_ref());
         if jobs.is_none_or(|j| j.send(SpillMsg::Job(job)).is_err()) {
@@ -1160,17 +1158,20 @@ fn split_by_partition(df: &DataFrame, t: &Table) -> Result<Split> {
     })
 }
 
-/// Writes parsed pieces (ingest-wide rows `rows`) as spill number `n` of table `t`: to
-/// the table's lake files when `direct`, else one spill file per partition, each row
-/// carrying its row number.
+/// Writes a spill of table `t`: to the table's lake files when `direct`, else one spill
+/// file per partition, each row carrying its row number.
 fn write_spill_files(
     t: &'static Table,
-    pieces: Vec<DataFrame>,
-    rows: std::ops::Range<u64>,
+    job: SpillJob,
     dir: &Path,
-    n: usize,
     direct: Option<&mut Direct>,
 ) -> Result<Spilled> {
+    let SpillJob {
+        pieces,
+        rows,
+        n,
+        ascending,
+    } = job;
     let mut pieces = pieces.into_iter();
     let mut df = pieces.next().expect("rows are buffered");
     for p in pieces {
@@ -1181,7 +1182,7 @@ fn write_spill_files(
     let mut runs = Vec::new();
     order_runs(t, &df, rows.start, &mut runs)?;
     if let Some(d) = direct {
-        d.push(t, &df)?;
+        d.push(t, &df, ascending)?;
         return Ok(Spilled {
             files: Vec::new(),
             order_runs: runs,
